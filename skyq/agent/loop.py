@@ -1,0 +1,316 @@
+"""The skyvern-1.0 step loop: observe, decide, act, verify, until done or max_steps.
+
+The loop owns step deadlines and the cancel check (between steps). It imports no
+browser, model or queue library: it is handed a PageDriver, an LLM and a recorder.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from skyq.agent import prompts
+from skyq.agent.actions import AgentAction, CompleteAction, TerminateAction
+from skyq.agent.extraction import schema_problems
+from skyq.agent.page import ActionOutcome, Observation, PageDriver
+from skyq.agent.recorder import RunRecorder, StepReport
+from skyq.agent.replies import (
+    ProtocolViolation,
+    StepPlan,
+    parse_json,
+    parse_step_reply,
+    parse_verify_reply,
+)
+from skyq.errors import ModelReplyError, NavigationError, SkyqError
+from skyq.llm.base import LLM, Message, Usage
+from skyq.schemas import ArtifactType, RunStatus
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class AgentTask:
+    prompt: str
+    url: str | None
+    max_steps: int
+    schema: dict[str, Any] | list[Any] | None = None
+    error_codes: dict[str, str] = field(default_factory=dict)
+    include_history_in_verification: bool = False
+    screenshot_scrolls: int = 0
+    send_screenshots: bool = True
+    max_prompt_chars: int = 40_000
+
+
+@dataclass(frozen=True)
+class AgentResult:
+    status: RunStatus
+    output: Any = None
+    failure_reason: str | None = None
+    errors: list[dict[str, str]] | None = None
+
+
+class Agent:
+    def __init__(
+        self, task: AgentTask, *, llm: LLM, page: PageDriver, recorder: RunRecorder
+    ) -> None:
+        self.task = task
+        self.llm = llm
+        self.page = page
+        self.recorder = recorder
+        self.brief = prompts.TaskBrief(task.prompt, task.schema, dict(task.error_codes))
+        self.history: list[prompts.HistoryEntry] = []
+        self.feedback: str | None = None
+
+    async def run(self) -> AgentResult:
+        try:
+            if self.task.url:
+                await self.page.goto(self.task.url)
+            for order in range(1, self.task.max_steps + 1):
+                if self.recorder.cancel_requested():
+                    return AgentResult(RunStatus.canceled, failure_reason="canceled by the caller")
+                result = await self._step(order)
+                if result is not None:
+                    return result
+        except NavigationError as exc:
+            return AgentResult(RunStatus.failed, failure_reason=str(exc))
+        except SkyqError as exc:
+            return AgentResult(RunStatus.failed, failure_reason=str(exc))
+        return AgentResult(
+            RunStatus.timed_out,
+            failure_reason=f"reached max_steps ({self.task.max_steps}) before the task was done",
+        )
+
+    async def _step(self, order: int) -> AgentResult | None:
+        started = time.monotonic()
+        step_id = self.recorder.start_step(order, self.page.url)
+        usage = Usage()
+        done: list[tuple[str, str | None]] = []
+        result: AgentResult | None = None
+        status = "failed"
+        try:
+            obs = await self.page.observe(scrolls=self.task.screenshot_scrolls)
+            self._save_observation(step_id, obs, ArtifactType.screenshot_llm)
+            messages = prompts.step_messages(
+                self.brief,
+                obs,
+                self.history,
+                max_chars=self.task.max_prompt_chars,
+                screenshots=self.task.send_screenshots,
+                feedback=self.feedback,
+            )
+            self.feedback = None
+            codes = frozenset(self.task.error_codes)
+            plan, usage = await self._ask(
+                step_id, messages, lambda text: parse_step_reply(text, obs.element_ids, codes)
+            )
+            result, more = await self._carry_out(order, step_id, plan, obs, done)
+            usage += more
+            status = "completed"
+        finally:
+            await self._save_final_shot(step_id)
+            self.recorder.finish_step(step_id, status, usage)
+            self.recorder.step_finished(
+                StepReport(
+                    order=order,
+                    max_steps=self.task.max_steps,
+                    actions=tuple(done),
+                    url=self.page.url,
+                    elapsed_seconds=time.monotonic() - started,
+                    usage=usage,
+                )
+            )
+        return result
+
+    async def _carry_out(
+        self,
+        order: int,
+        step_id: str,
+        plan: StepPlan,
+        obs: Observation,
+        done: list[tuple[str, str | None]],
+    ) -> tuple[AgentResult | None, Usage]:
+        if plan.errors:
+            codes = ", ".join(e["error_code"] for e in plan.errors)
+            reason = "; ".join(f"{e['error_code']}: {e['reasoning']}" for e in plan.errors)
+            return AgentResult(
+                RunStatus.terminated,
+                failure_reason=f"error code {codes} matched: {reason}",
+                errors=plan.errors,
+            ), Usage()
+        for index, action in enumerate(plan.actions, start=1):
+            element = obs.element(action.element_id) if action.element_id else None
+            element_text = _element_text(element.text, element.attrs) if element else None
+            done.append((action.action_type, element_text))
+            if isinstance(action, CompleteAction):
+                return await self._complete(order, step_id, index, action)
+            if isinstance(action, TerminateAction):
+                self._record(order, step_id, index, action, ActionOutcome(ok=True), None)
+                reason = action.reasoning or "the agent decided the task cannot be done"
+                return AgentResult(RunStatus.terminated, failure_reason=reason), Usage()
+            url_before = self.page.url
+            outcome = await self.page.act(action)
+            self._record(order, step_id, index, action, outcome, element_text)
+            if not outcome.ok or self.page.url != url_before:
+                break
+        return None, Usage()
+
+    async def _complete(
+        self, order: int, step_id: str, index: int, action: CompleteAction
+    ) -> tuple[AgentResult | None, Usage]:
+        obs = await self.page.observe(scrolls=0)
+        history = self.history if self.task.include_history_in_verification else None
+        messages = prompts.verify_messages(
+            self.brief,
+            obs,
+            history,
+            max_chars=self.task.max_prompt_chars,
+            screenshots=self.task.send_screenshots,
+        )
+        (achieved, reasoning), usage = await self._ask(step_id, messages, parse_verify_reply)
+        if not achieved:
+            outcome = ActionOutcome(ok=False, error=f"the goal is not achieved yet: {reasoning}")
+            self._record(order, step_id, index, action, outcome, None)
+            self.feedback = f"your last 'complete' was rejected: {reasoning}"
+            return None, usage
+        self._record(order, step_id, index, action, ActionOutcome(ok=True), None)
+        output, problems, more = await self._output(step_id, action.data, obs)
+        usage += more
+        if problems:
+            reason = "output does not match data_extraction_schema: " + "; ".join(problems)
+            return AgentResult(RunStatus.failed, output=output, failure_reason=reason), usage
+        return AgentResult(RunStatus.completed, output=output), usage
+
+    async def _output(
+        self, step_id: str, data: Any, obs: Observation
+    ) -> tuple[Any, list[str], Usage]:
+        schema = self.task.schema
+        if schema is None:
+            return data, [], Usage()
+        usage = Usage()
+        if data is None:
+            data, usage = await self._extract(step_id, obs, None, [])
+        problems = schema_problems(data, schema)
+        if problems:  # the one repair round
+            data, more = await self._extract(step_id, obs, data, problems)
+            usage += more
+            problems = schema_problems(data, schema)
+        return data, problems, usage
+
+    async def _extract(
+        self, step_id: str, obs: Observation, candidate: Any, problems: list[str]
+    ) -> tuple[Any, Usage]:
+        messages = prompts.extract_messages(
+            self.brief,
+            obs,
+            max_chars=self.task.max_prompt_chars,
+            candidate=candidate,
+            problems=problems,
+        )
+        json_object = isinstance(self.task.schema, dict) and self.task.schema.get("type") == "object"
+        return await self._ask(step_id, messages, parse_json, json_mode=json_object)
+
+    async def _ask(
+        self,
+        step_id: str,
+        messages: list[Message],
+        parse: Callable[[str], T],
+        *,
+        json_mode: bool = True,
+    ) -> tuple[T, Usage]:
+        """One model call, parsed; a reply outside the protocol gets one retry."""
+        reply = await self._call(step_id, messages, json_mode)
+        usage = reply[1]
+        try:
+            parsed = parse(reply[0])
+        except ProtocolViolation as first:
+            retry = messages + prompts.retry_message(reply[0], str(first))
+            text, more = await self._call(step_id, retry, json_mode)
+            usage += more
+            try:
+                parsed = parse(text)
+            except ProtocolViolation as second:
+                raise ModelReplyError(f"the model's reply broke the protocol twice: {second}") from None
+        self.recorder.save_artifact(
+            step_id, ArtifactType.llm_response_parsed, _json_bytes(_jsonable(parsed)), "json"
+        )
+        return parsed, usage
+
+    async def _call(
+        self, step_id: str, messages: list[Message], json_mode: bool
+    ) -> tuple[str, Usage]:
+        self.recorder.save_artifact(
+            step_id,
+            ArtifactType.llm_request,
+            _json_bytes({"model": self.llm.model, "messages": prompts.loggable(messages)}),
+            "json",
+        )
+        reply = await self.llm.complete(messages, json_mode=json_mode)
+        self.recorder.save_artifact(
+            step_id, ArtifactType.llm_response, reply.content.encode(), "txt"
+        )
+        return reply.content, reply.usage
+
+    def _record(
+        self,
+        order: int,
+        step_id: str,
+        index: int,
+        action: AgentAction,
+        outcome: ActionOutcome,
+        element_text: str | None,
+    ) -> None:
+        self.recorder.record_action(step_id, index, action, outcome, element_text)
+        self.history.append(
+            prompts.HistoryEntry(
+                step=order,
+                action_type=action.action_type,
+                element_id=action.element_id,
+                element_text=element_text,
+                detail=_detail(action),
+                ok=outcome.ok,
+                error=outcome.error,
+            )
+        )
+
+    def _save_observation(self, step_id: str, obs: Observation, kind: ArtifactType) -> None:
+        for shot in obs.screenshots:
+            self.recorder.save_artifact(step_id, kind, shot, "jpg")
+        listing = prompts.page_listing(obs, self.task.max_prompt_chars)
+        self.recorder.save_artifact(
+            step_id, ArtifactType.visible_elements_tree, listing.encode(), "txt"
+        )
+
+    async def _save_final_shot(self, step_id: str) -> None:
+        try:
+            shot = await self.page.screenshot()
+        except SkyqError:
+            return  # a dead page has no picture; the step's failure says why
+        self.recorder.save_artifact(step_id, ArtifactType.screenshot_action, shot, "jpg")
+
+
+def _element_text(text: str, attrs: dict[str, str]) -> str | None:
+    for candidate in (text, attrs.get("label"), attrs.get("placeholder"), attrs.get("name")):
+        if candidate:
+            return candidate[:80]
+    return None
+
+
+def _detail(action: AgentAction) -> str:
+    fields = action.model_dump(exclude={"action_type", "id", "reasoning", "data"}, exclude_none=True)
+    return " ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in fields.items())
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, StepPlan):
+        return {
+            "actions": [a.model_dump(mode="json") for a in value.actions],
+            "errors": value.errors,
+        }
+    return value
+
+
+def _json_bytes(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, default=str, indent=1).encode()

@@ -1,0 +1,73 @@
+"""What the agent needs from a browser page, and what it gets back.
+
+The agent loop sees pages only through ``PageDriver``; the Playwright implementation
+lives in ``skyq.browser``. A failed action is an ``ActionOutcome`` with ``ok=False``
+(data for the model); a dead browser is an exception.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from skyq.agent.actions import AgentAction
+
+
+@dataclass(frozen=True)
+class PageNode:
+    """One line of the page as the model sees it: an element with an id, or text."""
+
+    kind: str  # "element" | "text" | "frame"
+    text: str = ""
+    id: str | None = None
+    tag: str | None = None
+    attrs: dict[str, str] = field(default_factory=dict)
+    options: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Observation:
+    url: str
+    title: str
+    nodes: tuple[PageNode, ...]
+    screenshots: tuple[bytes, ...] = ()
+    scroll_y: int = 0
+    scroll_height: int = 0
+    viewport_height: int = 0
+    truncated: bool = False
+
+    @property
+    def element_ids(self) -> frozenset[str]:
+        return frozenset(n.id for n in self.nodes if n.kind == "element" and n.id)
+
+    def element(self, element_id: str) -> PageNode | None:
+        for node in self.nodes:
+            if node.kind == "element" and node.id == element_id:
+                return node
+        return None
+
+
+@dataclass(frozen=True)
+class ActionOutcome:
+    ok: bool
+    error: str | None = None
+    detail: str | None = None
+
+
+class PageDriver(Protocol):
+    @property
+    def url(self) -> str: ...
+
+    async def goto(self, url: str) -> None:
+        """Load ``url``; raises NavigationError when it cannot be reached."""
+        ...
+
+    async def observe(self, *, scrolls: int = 0) -> Observation:
+        """Walk the page, id its elements, take ``1 + scrolls`` screenshots."""
+        ...
+
+    async def act(self, action: AgentAction) -> ActionOutcome:
+        """Perform one browser action (never complete/terminate)."""
+        ...
+
+    async def screenshot(self) -> bytes: ...

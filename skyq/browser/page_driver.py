@@ -1,0 +1,289 @@
+"""PlaywrightPage: the agent's PageDriver on a real Chromium page."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import Frame, Locator, Page
+from playwright.async_api import TimeoutError as PlaywrightTimeoutError
+
+from skyq.agent.actions import (
+    AgentAction,
+    ClickAction,
+    GotoAction,
+    InputTextAction,
+    KeypressAction,
+    ScrollAction,
+    SelectOptionAction,
+    WaitAction,
+)
+from skyq.agent.page import ActionOutcome, Observation, PageNode
+from skyq.errors import BrowserError, NavigationError
+from skyq.schemas.task_run import check_http_url
+
+ID_ATTRIBUTE = "data-skyq-id"
+_NET_ERROR = re.compile(r"net::(ERR_[A-Z_]+)")
+_PICK_OPTION = """(el, wanted) => {
+  const norm = (s) => (s || "").replace(/\\s+/g, " ").trim().toLowerCase();
+  const w = norm(wanted);
+  const all = Array.from(el.options || []);
+  const hit = all.find((o) => norm(o.label) === w || norm(o.text) === w)
+    || all.find((o) => o.value === wanted)
+    || all.find((o) => norm(o.label).includes(w));
+  return hit ? hit.value : null;
+}"""
+
+
+@cache
+def _walk_script() -> str:
+    return (Path(__file__).with_name("dom_walk.js")).read_text()
+
+
+@dataclass(frozen=True)
+class PageTimings:
+    navigation_seconds: float = 20.0
+    action_seconds: float = 5.0
+    evaluate_seconds: float = 10.0
+    settle_seconds: float = 2.0
+
+
+class PlaywrightPage:
+    def __init__(
+        self,
+        page: Page,
+        timings: PageTimings,
+        *,
+        max_nodes: int = 1500,
+        max_text: int = 40_000,
+    ) -> None:
+        self.page = page
+        self.timings = timings
+        self.max_nodes = max_nodes
+        self.max_text = max_text
+        self._next_id = 1
+        self._frames: dict[str, Frame] = {}
+
+    @property
+    def url(self) -> str:
+        return self.page.url
+
+    # navigation ----------------------------------------------------------------
+
+    async def goto(self, url: str) -> None:
+        try:
+            url = check_http_url(url)
+        except ValueError as exc:
+            raise NavigationError(f"cannot open {url!r}: {exc}") from None
+        timeout_ms = self.timings.navigation_seconds * 1000
+        try:
+            await self.page.goto(url, wait_until="commit", timeout=timeout_ms)
+        except PlaywrightTimeoutError:
+            raise NavigationError(
+                f"cannot load {url}: no response within {self.timings.navigation_seconds:g}s"
+            ) from None
+        except PlaywrightError as exc:
+            self._raise_if_dead(exc)
+            found = _NET_ERROR.search(str(exc))
+            reason = found.group(1) if found else str(exc).splitlines()[0]
+            raise NavigationError(f"cannot load {url}: {reason}") from None
+        await self._settle(self.timings.navigation_seconds)
+
+    async def _settle(self, dom_seconds: float) -> None:
+        """Wait for the DOM, then briefly for the load event; a page that never
+        finishes loading is still worked with as far as it rendered."""
+        for state, seconds in (
+            ("domcontentloaded", dom_seconds),
+            ("load", self.timings.settle_seconds),
+        ):
+            try:
+                await self.page.wait_for_load_state(state, timeout=seconds * 1000)  # type: ignore[arg-type]
+            except PlaywrightTimeoutError:
+                return
+            except PlaywrightError as exc:
+                self._raise_if_dead(exc)
+                return
+
+    # observation ---------------------------------------------------------------
+
+    async def observe(self, *, scrolls: int = 0) -> Observation:
+        frames: dict[str, Frame] = {}
+        nodes: list[PageNode] = []
+        top: dict[str, Any] = {}
+        truncated = False
+        for frame in self.page.frames:
+            walked = await self._walk(frame)
+            if walked is None:
+                continue
+            if frame is self.page.main_frame:
+                top = walked
+            else:
+                nodes.append(PageNode(kind="frame", text=frame.url))
+            truncated = truncated or bool(walked["truncated"])
+            for raw in walked["nodes"]:
+                node = _node(raw)
+                nodes.append(node)
+                if node.id:
+                    frames[node.id] = frame
+        self._frames = frames
+        shots = await self._screenshots(scrolls)
+        return Observation(
+            url=self.page.url,
+            title=str(top.get("title", "")),
+            nodes=tuple(nodes),
+            screenshots=shots,
+            scroll_y=int(top.get("scrollY", 0)),
+            scroll_height=int(top.get("scrollHeight", 0)),
+            viewport_height=int(top.get("viewportHeight", 0)),
+            truncated=truncated,
+        )
+
+    async def _walk(self, frame: Frame) -> dict[str, Any] | None:
+        args = {
+            "start": self._next_id,
+            "attr": ID_ATTRIBUTE,
+            "maxNodes": self.max_nodes,
+            "maxText": self.max_text,
+        }
+        main = frame is self.page.main_frame
+        try:
+            text = await asyncio.wait_for(
+                frame.evaluate(_walk_script(), args), self.timings.evaluate_seconds
+            )
+        except TimeoutError:
+            if main:
+                raise BrowserError(
+                    f"the page did not answer within {self.timings.evaluate_seconds:g}s"
+                ) from None
+            return None
+        except PlaywrightError as exc:
+            self._raise_if_dead(exc)
+            if main:
+                raise BrowserError(f"cannot read the page: {_first_line(exc)}") from None
+            return None  # a frame that detached mid-walk
+        walked: dict[str, Any] = json.loads(text)
+        self._next_id = max(self._next_id, int(walked["next"]))
+        return walked
+
+    async def _screenshots(self, scrolls: int) -> tuple[bytes, ...]:
+        shots = [await self.screenshot()]
+        if scrolls <= 0:
+            return tuple(shots)
+        start = await self._evaluate("window.scrollY")
+        for _ in range(scrolls):
+            moved = await self._evaluate(
+                "(() => { const y = window.scrollY; window.scrollBy(0, window.innerHeight);"
+                " return window.scrollY !== y; })()"
+            )
+            if not moved:
+                break
+            shots.append(await self.screenshot())
+        await self._evaluate(f"window.scrollTo(0, {int(start or 0)})")
+        return tuple(shots)
+
+    async def screenshot(self) -> bytes:
+        try:
+            return await self.page.screenshot(
+                type="jpeg", quality=70, timeout=self.timings.navigation_seconds * 1000
+            )
+        except PlaywrightError as exc:
+            self._raise_if_dead(exc)
+            raise BrowserError(f"cannot take a screenshot: {_first_line(exc)}") from None
+
+    async def _evaluate(self, expression: str) -> Any:
+        try:
+            return await asyncio.wait_for(
+                self.page.evaluate(expression), self.timings.evaluate_seconds
+            )
+        except (PlaywrightError, TimeoutError) as exc:
+            if isinstance(exc, PlaywrightError):
+                self._raise_if_dead(exc)
+            raise BrowserError(f"the page did not answer: {_first_line(exc)}") from None
+
+    # actions -------------------------------------------------------------------
+
+    def _locate(self, element_id: str) -> Locator:
+        frame = self._frames.get(element_id)
+        if frame is None:
+            raise LookupError(f"element {element_id} is not on the page any more")
+        return frame.locator(f'[{ID_ATTRIBUTE}="{element_id}"]').first
+
+    async def act(self, action: AgentAction) -> ActionOutcome:
+        timeout_ms = self.timings.action_seconds * 1000
+        try:
+            await self._perform(action, timeout_ms)
+        except LookupError as exc:
+            return ActionOutcome(ok=False, error=str(exc))
+        except NavigationError as exc:
+            return ActionOutcome(ok=False, error=str(exc))
+        except PlaywrightTimeoutError:
+            return ActionOutcome(
+                ok=False,
+                error=f"{action.action_type} timed out after {self.timings.action_seconds:g}s "
+                "(the element is hidden, disabled or covered)",
+            )
+        except PlaywrightError as exc:
+            self._raise_if_dead(exc)
+            return ActionOutcome(ok=False, error=_first_line(exc))
+        await self._settle(self.timings.settle_seconds)
+        return ActionOutcome(ok=True)
+
+    async def _perform(self, action: AgentAction, timeout_ms: float) -> None:
+        match action:
+            case ClickAction():
+                await self._locate(action.id).click(timeout=timeout_ms)
+            case InputTextAction():
+                await self._locate(action.id).fill(action.text, timeout=timeout_ms)
+            case SelectOptionAction():
+                await self._select(action, timeout_ms)
+            case ScrollAction():
+                if action.id:
+                    await self._locate(action.id).scroll_into_view_if_needed(timeout=timeout_ms)
+                else:
+                    sign = -1 if action.direction == "up" else 1
+                    await self._evaluate(f"window.scrollBy(0, {sign} * window.innerHeight * 0.8)")
+            case KeypressAction():
+                if action.id:
+                    await self._locate(action.id).press(action.keys, timeout=timeout_ms)
+                else:
+                    await self.page.keyboard.press(action.keys)
+            case GotoAction():
+                await self.goto(action.url)
+            case WaitAction():
+                await asyncio.sleep(action.seconds)
+            case _:
+                raise LookupError(f"{action.action_type} is not a browser action")
+
+    async def _select(self, action: SelectOptionAction, timeout_ms: float) -> None:
+        locator = self._locate(action.id)
+        value = await locator.evaluate(_PICK_OPTION, action.option, timeout=timeout_ms)
+        if value is None:
+            raise LookupError(f"{action.id} has no option {action.option!r}")
+        await locator.select_option(value=value, timeout=timeout_ms)
+
+    def _raise_if_dead(self, exc: PlaywrightError) -> None:
+        browser = self.page.context.browser
+        if self.page.is_closed() or (browser is not None and not browser.is_connected()):
+            raise BrowserError(f"the browser closed during the run: {_first_line(exc)}") from exc
+
+
+def _node(raw: dict[str, Any]) -> PageNode:
+    return PageNode(
+        kind=str(raw["kind"]),
+        text=str(raw.get("text") or ""),
+        id=raw.get("id"),
+        tag=raw.get("tag"),
+        attrs={str(k): str(v) for k, v in (raw.get("attrs") or {}).items()},
+        options=tuple(raw.get("options") or ()),
+    )
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -1,0 +1,1 @@
+"""The skyq command line."""

@@ -1,0 +1,251 @@
+"""The ``skyq`` command. Exit codes: 0 the run completed, 1 it ended otherwise (or a
+run was not found), 2 a usage error (bad flag, bad input, missing configuration)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+from pydantic import ValidationError
+
+from skyq import logs
+from skyq.agent.recorder import StepReport
+from skyq.bootstrap import open_run_store
+from skyq.browser import missing_chromium_message
+from skyq.config import Settings
+from skyq.db import RunStore
+from skyq.db.models import utcnow
+from skyq.errors import ConfigurationError, InvalidRequestError, SkyqError
+from skyq.llm import resolve_model
+from skyq.responses import task_run_response
+from skyq.schemas import RunStatus, TaskRunRequest
+from skyq.storage import open_artifact_store
+
+EXIT_NOT_COMPLETED = 1
+EXIT_USAGE = 2
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    click.echo(f"skyq: error: {message}", err=True)
+    sys.exit(code)
+
+
+def load_settings() -> Settings:
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        fail(_first_problem(exc, prefix="SKYQ_"))
+    logs.configure(settings.log_level)
+    return settings
+
+
+def _first_problem(exc: ValidationError, prefix: str = "") -> str:
+    error = exc.errors()[0]
+    field = ".".join(str(p) for p in error["loc"]) or "request"
+    if prefix:
+        field = prefix + field.upper()
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"{field}: {message}"
+
+
+_FLAGS = {"data_extraction_schema": "--schema", "max_steps": "--max-steps", "url": "--url"}
+
+
+def _flag_names(problem: str) -> str:
+    field, _, rest = problem.partition(":")
+    return f"{_FLAGS.get(field, field)}:{rest}"
+
+
+def _schema_argument(value: str | None) -> Any:
+    if value is None:
+        return None
+    path = Path(value)
+    if not value.lstrip().startswith(("{", "[")) and path.suffix.lower() == ".json":
+        if not path.is_file():
+            fail(f"--schema: no such file {value}")
+        return path.read_text()
+    return value
+
+
+@click.group()
+@click.version_option(package_name="skyq")
+def cli() -> None:
+    """skyq: AI browser tasks at volume."""
+
+
+@cli.command()
+@click.argument("prompt")
+@click.option("--url", help="The page to start on (http or https).")
+@click.option("--schema", help="data_extraction_schema: a JSON file or JSON text.")
+@click.option("--max-steps", type=int, help="Steps before the run ends timed_out.")
+@click.option("--model", help="litellm model string for this run (default SKYQ_LLM_MODEL).")
+@click.option("--title", help="A title stored with the run.")
+def run(
+    prompt: str,
+    url: str | None,
+    schema: str | None,
+    max_steps: int | None,
+    model: str | None,
+    title: str | None,
+) -> None:
+    """Run one task here, in this process, and print its TaskRunResponse JSON."""
+    settings = load_settings()
+    try:
+        request = TaskRunRequest(
+            prompt=prompt,
+            url=url,
+            data_extraction_schema=_schema_argument(schema),
+            max_steps=max_steps,
+            model={"model_name": model} if model else None,
+            title=title,
+        )
+    except ValidationError as exc:
+        fail(_flag_names(_first_problem(exc)))
+    _check_can_run(settings, request)
+    store = open_run_store(settings)
+    artifacts = open_artifact_store(settings)
+    org = store.ensure_organization(settings.organization_name)
+    run_row = store.create_run(org, request)
+    try:
+        response = asyncio.run(_execute(run_row.run_id, settings, store, artifacts))
+    except KeyboardInterrupt:
+        store.transition(
+            run_row.run_id,
+            (RunStatus.queued, RunStatus.running),
+            RunStatus.canceled,
+            failure_reason="interrupted (Ctrl-C)",
+            finished_at=utcnow(),
+        )
+        fail(f"run {run_row.run_id} interrupted", 130)
+    click.echo(response.model_dump_json(indent=2))
+    if response.status != RunStatus.completed:
+        click.echo(
+            f"skyq: run {response.run_id} {response.status.value}: {response.failure_reason}",
+            err=True,
+        )
+        sys.exit(EXIT_NOT_COMPLETED)
+
+
+def _check_can_run(settings: Settings, request: TaskRunRequest) -> None:
+    """Fail before any browser starts on what the run would trip over."""
+    from skyq.llm.litellm_client import LiteLLMClient
+    from skyq.runner import ensure_supported
+
+    ensure_supported(request)
+    LiteLLMClient(resolve_model(settings, request.model_name)).check_environment()
+    if not settings.chromium_path.exists():
+        raise ConfigurationError(missing_chromium_message(settings.chromium_path))
+
+
+async def _execute(run_id: str, settings: Settings, store: RunStore, artifacts: Any) -> Any:
+    from skyq.browser import BrowserRoom
+    from skyq.runner import RunServices, browser_options, execute_run
+
+    room = BrowserRoom(browser_options(settings))
+    services = RunServices(settings=settings, store=store, artifacts=artifacts, room=room)
+    try:
+        return await execute_run(run_id, services, on_step=_print_step)
+    finally:
+        await room.close()
+
+
+def _print_step(report: StepReport) -> None:
+    actions = ", ".join(
+        f"{kind} {json.dumps(text, ensure_ascii=False)}" if text else kind
+        for kind, text in report.actions
+    ) or "(no action)"
+    click.echo(
+        f"step {report.order}/{report.max_steps}  {actions}  {report.elapsed_seconds:.2f}s",
+        err=True,
+    )
+
+
+@cli.group()
+def runs() -> None:
+    """Read the runs in the store."""
+
+
+@runs.command("list")
+@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
+def runs_list(limit: int) -> None:
+    """The newest runs, one a line."""
+    settings = load_settings()
+    store = open_run_store(settings)
+    for row in store.list_runs(limit=limit):
+        prompt = " ".join(row.prompt.split())
+        click.echo(
+            f"{row.run_id}  {row.status:<10} {row.step_count:>3} steps  "
+            f"{row.created_at:%Y-%m-%d %H:%M:%S}  {prompt[:60]}"
+        )
+
+
+@runs.command("show")
+@click.argument("run_id")
+def runs_show(run_id: str) -> None:
+    """One run as TaskRunResponse JSON, with its steps and actions."""
+    settings = load_settings()
+    store = open_run_store(settings)
+    row = store.get_run(run_id)
+    body = task_run_response(row, store, open_artifact_store(settings)).model_dump(mode="json")
+    actions = store.actions(run_id)
+    body["steps"] = [
+        {
+            "step": step.order,
+            "status": step.status,
+            "url": step.url,
+            "input_tokens": step.input_tokens,
+            "output_tokens": step.output_tokens,
+            "actions": [
+                {
+                    "action_type": a.action_type,
+                    "element_id": a.element_id,
+                    "element_text": a.element_text,
+                    **a.payload,
+                    "status": a.status,
+                    "error": a.error,
+                    "reasoning": a.reasoning,
+                }
+                for a in actions
+                if a.step_id == step.step_id
+            ],
+        }
+        for step in store.steps(run_id)
+    ]
+    click.echo(json.dumps(body, indent=2, ensure_ascii=False))
+
+
+@cli.group()
+def db() -> None:
+    """Database schema management."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply the Alembic migrations to SKYQ_DATABASE_URL."""
+    from skyq.db import make_engine
+    from skyq.db.migrate import upgrade
+
+    settings = load_settings()
+    upgrade(make_engine(settings.resolved_database_url), revision)
+    click.echo(f"database at revision {revision}", err=True)
+
+
+def main() -> None:
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        fail("aborted", 130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except (ConfigurationError, InvalidRequestError) as exc:
+        fail(str(exc), EXIT_USAGE)
+    except SkyqError as exc:
+        fail(str(exc), EXIT_NOT_COMPLETED)
+    except KeyboardInterrupt:
+        fail("interrupted", 130)

@@ -1,0 +1,75 @@
+"""skyq's settings: the one place configuration is read.
+
+Settings are read once at a process edge (CLI, API factory, worker boot) with
+``Settings()`` and passed down; library code never reads ``os.environ`` itself.
+Every field is a ``SKYQ_`` environment variable (``SKYQ_DATABASE_URL`` ...).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_HOME = Path.home() / ".skyq"
+
+CHROMIUM_FLAGS: tuple[str, ...] = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-dev-shm-usage",
+)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SKYQ_", extra="ignore")
+
+    home: Path = Field(DEFAULT_HOME, description="Folder for the embedded database and artifacts.")
+    database_url: str = Field(
+        "", description="SQLAlchemy URL; empty means a SQLite file under home."
+    )
+    artifacts_url: str = Field(
+        "", description="file:///path or s3://bucket/prefix; empty means home/artifacts."
+    )
+    s3_endpoint_url: str | None = Field(None, description="S3 endpoint (MinIO, moto, ...).")
+    s3_region: str = "us-east-1"
+    presigned_url_expiry_seconds: int = Field(3600, gt=0, le=7 * 24 * 3600)
+
+    chromium_path: Path = Path("/usr/bin/chromium")
+    browser_headless: bool = True
+    viewport_width: int = Field(1280, gt=0)
+    viewport_height: int = Field(720, gt=0)
+    navigation_timeout_seconds: float = Field(20.0, gt=0)
+    action_timeout_seconds: float = Field(5.0, gt=0)
+
+    llm_model: str = Field("", description="Any litellm model string, e.g. gpt-4o-mini.")
+    llm_api_base: str | None = Field(None, description="An OpenAI-compatible server's base URL.")
+    llm_api_key: str | None = Field(None, description="Key for llm_api_base, if it needs one.")
+    llm_timeout_seconds: float = Field(120.0, gt=0)
+    llm_max_retries: int = Field(2, ge=0)
+    llm_send_screenshots: bool = True
+
+    default_max_steps: int = Field(10, gt=0)
+    max_elements_in_prompt: int = Field(1500, gt=0)
+    max_text_chars_in_prompt: int = Field(40_000, gt=0)
+
+    organization_name: str = Field("local", description="Organization of embedded runs.")
+    log_level: str = Field("WARNING", description="Level of the JSON logs on stderr.")
+
+    @field_validator("home", mode="after")
+    @classmethod
+    def _expand_home(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home / 'skyq.db'}"
+
+    @property
+    def resolved_artifacts_url(self) -> str:
+        return self.artifacts_url or (self.home / "artifacts").as_uri()

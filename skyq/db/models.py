@@ -1,0 +1,124 @@
+"""SQLModel tables. They stay inside the storage room: callers get wire models."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _when(nullable: bool = False, index: bool = False) -> Any:
+    kwargs: dict[str, Any] = {"sa_type": DateTime(timezone=True), "nullable": nullable}
+    if index:
+        kwargs["index"] = True
+    if not nullable:
+        kwargs["default_factory"] = utcnow
+    else:
+        kwargs["default"] = None
+    return Field(**kwargs)
+
+
+class Organization(SQLModel, table=True):
+    __tablename__ = "organizations"
+
+    organization_id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(unique=True, max_length=200)
+    created_at: datetime = _when()
+
+
+class ApiKey(SQLModel, table=True):
+    __tablename__ = "api_keys"
+
+    api_key_id: str = Field(primary_key=True, max_length=64)
+    organization_id: str = Field(foreign_key="organizations.organization_id", index=True)
+    prefix: str = Field(unique=True, max_length=32)
+    key_hash: str = Field(max_length=128)
+    created_at: datetime = _when()
+    revoked_at: datetime | None = _when(nullable=True)
+
+
+class Run(SQLModel, table=True):
+    __tablename__ = "runs"
+
+    run_id: str = Field(primary_key=True, max_length=64)
+    organization_id: str = Field(foreign_key="organizations.organization_id", index=True)
+    run_type: str = Field(max_length=32)
+    engine: str = Field(max_length=32)
+    status: str = Field(max_length=16, index=True)
+    title: str | None = Field(default=None, sa_type=Text)
+    prompt: str = Field(sa_type=Text)
+    url: str | None = Field(default=None, sa_type=Text)
+    run_request: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    output: Any = Field(default=None, sa_type=JSON, nullable=True)
+    failure_reason: str | None = Field(default=None, sa_type=Text)
+    errors: list[dict[str, Any]] | None = Field(default=None, sa_type=JSON)
+    step_count: int = 0
+    max_steps: int = 10
+    attempt: int = 0
+    cancel_requested: bool = False
+    input_tokens: int = 0
+    output_tokens: int = 0
+    llm_cost: float = 0.0
+    browser_session_id: str | None = Field(default=None, max_length=64)
+    created_at: datetime = _when(index=True)
+    modified_at: datetime = _when()
+    queued_at: datetime | None = _when(nullable=True)
+    started_at: datetime | None = _when(nullable=True)
+    finished_at: datetime | None = _when(nullable=True)
+
+
+class Step(SQLModel, table=True):
+    __tablename__ = "steps"
+    __table_args__ = (UniqueConstraint("run_id", "order"),)
+
+    step_id: str = Field(primary_key=True, max_length=64)
+    run_id: str = Field(foreign_key="runs.run_id", index=True)
+    organization_id: str = Field(max_length=64)
+    order: int
+    status: str = Field(default="running", max_length=16)
+    url: str | None = Field(default=None, sa_type=Text)
+    input_tokens: int = 0
+    output_tokens: int = 0
+    llm_cost: float = 0.0
+    started_at: datetime = _when()
+    finished_at: datetime | None = _when(nullable=True)
+
+
+class Action(SQLModel, table=True):
+    __tablename__ = "actions"
+
+    action_id: str = Field(primary_key=True, max_length=64)
+    run_id: str = Field(foreign_key="runs.run_id", index=True)
+    step_id: str = Field(foreign_key="steps.step_id", index=True)
+    order: int
+    action_type: str = Field(max_length=32)
+    element_id: str | None = Field(default=None, max_length=32)
+    element_text: str | None = Field(default=None, sa_type=Text)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    reasoning: str | None = Field(default=None, sa_type=Text)
+    status: str = Field(max_length=16)
+    error: str | None = Field(default=None, sa_type=Text)
+    created_at: datetime = _when()
+
+
+class Artifact(SQLModel, table=True):
+    __tablename__ = "artifacts"
+
+    artifact_id: str = Field(primary_key=True, max_length=64)
+    organization_id: str = Field(max_length=64, index=True)
+    run_id: str | None = Field(default=None, foreign_key="runs.run_id", index=True)
+    step_id: str | None = Field(default=None, max_length=64)
+    artifact_type: str = Field(max_length=40)
+    uri: str = Field(sa_type=Text)
+    checksum: str | None = Field(default=None, max_length=64)
+    file_size: int = 0
+    filename: str | None = Field(default=None, sa_type=Text)
+    content_type: str | None = Field(default=None, max_length=100)
+    created_at: datetime = _when()
+    modified_at: datetime = _when()

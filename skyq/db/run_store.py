@@ -1,0 +1,243 @@
+"""RunStore: every read and write of runs, steps, actions and artifacts.
+
+Status changes are compare-and-set (``UPDATE ... WHERE status IN (...)``): whoever
+loses the race learns it from the row count and does nothing, which is what makes a
+duplicate delivery of a run harmless.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, update
+from sqlmodel import Session, col, select
+
+from skyq import ids
+from skyq.db.models import Action, Artifact, Organization, Run, Step, utcnow
+from skyq.errors import RunNotFoundError
+from skyq.schemas import ENGINE_RUN_TYPES, RunStatus, TaskRunRequest
+
+STARTABLE = (RunStatus.created, RunStatus.queued)
+
+
+class RunStore:
+    def __init__(self, engine: Engine, *, default_max_steps: int = 10) -> None:
+        self.engine = engine
+        self.default_max_steps = default_max_steps
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            yield session
+
+    # organizations -------------------------------------------------------------
+
+    def ensure_organization(self, name: str) -> str:
+        with self.session() as session:
+            found = session.exec(select(Organization).where(Organization.name == name)).first()
+            if found:
+                return found.organization_id
+            org = Organization(organization_id=ids.organization_id(), name=name)
+            session.add(org)
+            session.commit()
+            return org.organization_id
+
+    # runs ----------------------------------------------------------------------
+
+    def create_run(
+        self,
+        organization_id: str,
+        request: TaskRunRequest,
+        *,
+        run_id: str | None = None,
+        status: RunStatus = RunStatus.queued,
+    ) -> Run:
+        """Insert the run row; with a ``run_id`` that exists already, return that row."""
+        run_id = run_id or ids.task_run_id()
+        with self.session() as session:
+            existing = session.get(Run, run_id)
+            if existing is not None:
+                return existing
+            now = utcnow()
+            run = Run(
+                run_id=run_id,
+                organization_id=organization_id,
+                run_type=ENGINE_RUN_TYPES[request.engine].value,
+                engine=request.engine.value,
+                status=status.value,
+                title=request.title,
+                prompt=request.prompt,
+                url=request.url,
+                run_request=request.model_dump(mode="json"),
+                max_steps=request.max_steps or self.default_max_steps,
+                browser_session_id=request.browser_session_id,
+                created_at=now,
+                modified_at=now,
+                queued_at=now if status == RunStatus.queued else None,
+            )
+            session.add(run)
+            session.commit()
+            return run
+
+    def get_run(self, run_id: str, organization_id: str | None = None) -> Run:
+        with self.session() as session:
+            run = session.get(Run, run_id)
+        if run is None or (organization_id is not None and run.organization_id != organization_id):
+            raise RunNotFoundError(f"no run {run_id!r}")
+        return run
+
+    def list_runs(self, organization_id: str | None = None, limit: int = 20) -> list[Run]:
+        query = select(Run).order_by(col(Run.created_at).desc()).limit(limit)
+        if organization_id is not None:
+            query = query.where(Run.organization_id == organization_id)
+        with self.session() as session:
+            return list(session.exec(query).all())
+
+    def transition(
+        self, run_id: str, allowed: Iterable[RunStatus], to: RunStatus, **fields: Any
+    ) -> bool:
+        """Move the run to ``to`` only if its status is one of ``allowed``."""
+        values = {"status": to.value, "modified_at": utcnow(), **fields}
+        statement = (
+            update(Run)
+            .where(col(Run.run_id) == run_id)
+            .where(col(Run.status).in_([s.value for s in allowed]))
+            .values(**values)
+        )
+        with self.session() as session:
+            result = session.exec(statement)  # type: ignore[call-overload]
+            session.commit()
+            return bool(result.rowcount == 1)
+
+    def start_run(self, run_id: str) -> bool:
+        """Claim a queued run for execution; False if someone else has it or it ended."""
+        return self.transition(
+            run_id,
+            STARTABLE,
+            RunStatus.running,
+            started_at=utcnow(),
+            attempt=Run.attempt + 1,  # type: ignore[operator]
+        )
+
+    def finish_run(
+        self,
+        run_id: str,
+        status: RunStatus,
+        *,
+        output: Any = None,
+        failure_reason: str | None = None,
+        errors: list[dict[str, Any]] | None = None,
+    ) -> bool:
+        return self.transition(
+            run_id,
+            (RunStatus.running,),
+            status,
+            output=output,
+            failure_reason=failure_reason,
+            errors=errors,
+            finished_at=utcnow(),
+        )
+
+    def is_cancel_requested(self, run_id: str) -> bool:
+        with self.session() as session:
+            flag = session.exec(select(Run.cancel_requested).where(Run.run_id == run_id)).first()
+        return bool(flag)
+
+    # steps and actions ---------------------------------------------------------
+
+    def add_step(self, run: Run, order: int, url: str | None) -> Step:
+        step = Step(
+            step_id=ids.step_id(),
+            run_id=run.run_id,
+            organization_id=run.organization_id,
+            order=order,
+            url=url,
+        )
+        with self.session() as session:
+            session.add(step)
+            session.exec(  # type: ignore[call-overload]
+                update(Run)
+                .where(col(Run.run_id) == run.run_id)
+                .values(step_count=order, modified_at=utcnow())
+            )
+            session.commit()
+        return step
+
+    def finish_step(
+        self,
+        step: Step,
+        status: str,
+        *,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+        llm_cost: float = 0.0,
+    ) -> None:
+        with self.session() as session:
+            session.exec(  # type: ignore[call-overload]
+                update(Step)
+                .where(col(Step.step_id) == step.step_id)
+                .values(
+                    status=status,
+                    finished_at=utcnow(),
+                    input_tokens=input_tokens,
+                    output_tokens=output_tokens,
+                    llm_cost=llm_cost,
+                )
+            )
+            session.exec(  # type: ignore[call-overload]
+                update(Run)
+                .where(col(Run.run_id) == step.run_id)
+                .values(
+                    input_tokens=Run.input_tokens + input_tokens,
+                    output_tokens=Run.output_tokens + output_tokens,
+                    llm_cost=Run.llm_cost + llm_cost,
+                    modified_at=utcnow(),
+                )
+            )
+            session.commit()
+
+    def add_action(self, action: Action) -> None:
+        with self.session() as session:
+            session.add(action)
+            session.commit()
+
+    def steps(self, run_id: str) -> list[Step]:
+        with self.session() as session:
+            query = select(Step).where(Step.run_id == run_id).order_by(col(Step.order))
+            return list(session.exec(query).all())
+
+    def actions(self, run_id: str) -> list[Action]:
+        with self.session() as session:
+            query = (
+                select(Action)
+                .join(Step, col(Step.step_id) == col(Action.step_id))
+                .where(Action.run_id == run_id)
+                .order_by(col(Step.order), col(Action.order))
+            )
+            return list(session.exec(query).all())
+
+    # artifacts -----------------------------------------------------------------
+
+    def add_artifact(self, artifact: Artifact) -> None:
+        with self.session() as session:
+            session.add(artifact)
+            session.commit()
+
+    def artifacts(self, run_id: str, types: Iterable[str] | None = None) -> list[Artifact]:
+        query = select(Artifact).where(Artifact.run_id == run_id)
+        if types is not None:
+            query = query.where(col(Artifact.artifact_type).in_(list(types)))
+        # created_at ties within a millisecond on fast machines; the id is time-ordered too.
+        query = query.order_by(col(Artifact.created_at), col(Artifact.artifact_id))
+        with self.session() as session:
+            return list(session.exec(query).all())
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """SQLite hands timezone-aware columns back naive; they were written as UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)

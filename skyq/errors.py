@@ -1,0 +1,58 @@
+"""The one error tree of skyq.
+
+    SkyqError
+    ├── ConfigurationError        settings missing or contradictory (a usage error)
+    ├── InvalidRequestError       a task request that cannot run (field named)
+    ├── RunNotFoundError          no run with that id (for this organization)
+    ├── StorageError              the artifact store refused a read or write
+    ├── BrowserError              Chromium could not be launched or died
+    ├── NavigationError           a page could not be reached (the run fails)
+    └── LLMError                  the model could not be reached or used
+        └── ModelReplyError       the model answered something outside the protocol
+
+Foreign errors are translated where they enter skyq (``raise ... from``). A failed
+click is not an exception: it is data the model sees in the next step.
+"""
+
+from __future__ import annotations
+
+
+class SkyqError(Exception):
+    """Base of every error skyq raises on purpose."""
+
+
+class ConfigurationError(SkyqError):
+    """Settings are missing or cannot work together."""
+
+
+class InvalidRequestError(SkyqError):
+    """A request that cannot run; ``field`` names the offending field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class RunNotFoundError(SkyqError):
+    """No run with that id is visible."""
+
+
+class StorageError(SkyqError):
+    """The artifact store failed."""
+
+
+class BrowserError(SkyqError):
+    """The browser could not be launched, or it crashed."""
+
+
+class NavigationError(SkyqError):
+    """A URL could not be loaded."""
+
+
+class LLMError(SkyqError):
+    """The model could not be called."""
+
+
+class ModelReplyError(LLMError):
+    """The model's reply broke the protocol even after a retry."""

@@ -1,0 +1,91 @@
+"""The only module that imports litellm. Owns model-call retries."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from skyq.errors import ConfigurationError, LLMError
+from skyq.llm.base import LLMReply, Message, Usage
+from skyq.llm.config import ModelConfig
+
+_litellm: Any = None
+
+
+def _load_litellm() -> Any:
+    global _litellm
+    if _litellm is None:
+        # Without this, importing litellm fetches a remote cost map (a network call,
+        # then a warning on closed networks); the bundled copy is what we want.
+        os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+        import litellm
+
+        litellm.suppress_debug_info = True
+        litellm.drop_params = True
+        _litellm = litellm
+    return _litellm
+
+
+class LiteLLMClient:
+    def __init__(self, config: ModelConfig) -> None:
+        self.config = config
+        self.model = config.model
+
+    def check_environment(self) -> None:
+        """Fail fast, naming the variable, when the provider's key is not set."""
+        if self.config.api_base:
+            return
+        litellm = _load_litellm()
+        try:
+            report = litellm.validate_environment(model=self.model)
+        except Exception as exc:  # litellm raises bare exceptions for unknown providers
+            raise ConfigurationError(f"SKYQ_LLM_MODEL={self.model!r}: {exc}") from None
+        missing = report.get("missing_keys") or []
+        if missing:
+            raise ConfigurationError(
+                f"SKYQ_LLM_MODEL={self.model!r} needs {', '.join(missing)} in the environment"
+            )
+
+    async def complete(self, messages: list[Message], *, json_mode: bool = True) -> LLMReply:
+        litellm = _load_litellm()
+        kwargs: dict[str, Any] = {
+            "model": self.model,
+            "messages": messages,
+            "temperature": 0,
+            "timeout": self.config.timeout_seconds,
+            "num_retries": self.config.max_retries,
+        }
+        if json_mode:
+            kwargs["response_format"] = {"type": "json_object"}
+        if self.config.api_base:
+            kwargs["api_base"] = self.config.api_base
+            kwargs["api_key"] = self.config.api_key or "skyq-no-key"
+        try:
+            response = await litellm.acompletion(**kwargs)
+        except Exception as exc:
+            # litellm's exception types wrap every provider's; their text names the
+            # provider error. Keys are not part of it.
+            raise LLMError(f"model call to {self.model} failed: {_one_line(exc)}") from exc
+        content = response.choices[0].message.content or ""
+        usage = getattr(response, "usage", None)
+        return LLMReply(
+            content=content,
+            usage=Usage(
+                input_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
+                output_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+                cost=_cost(litellm, response),
+            ),
+            model=self.model,
+        )
+
+
+def _cost(litellm: Any, response: Any) -> float:
+    try:
+        return float(litellm.completion_cost(completion_response=response) or 0.0)
+    except Exception:  # models missing from the cost map (local servers) cost nothing known
+        return 0.0
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return (text[:300] + "…") if len(text) > 300 else text or type(exc).__name__

@@ -1,0 +1,69 @@
+"""Turning stored rows into wire responses (no browser, no queue: the API uses this)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from skyq.db import RunStore, as_utc
+from skyq.db.models import Artifact, Run
+from skyq.schemas import (
+    SCREENSHOT_TYPES,
+    ArtifactType,
+    FileInfo,
+    RunStatus,
+    RunType,
+    TaskRunRequest,
+    TaskRunResponse,
+)
+from skyq.storage import ArtifactStore
+
+UrlFor = Callable[[Artifact], str]
+
+
+def task_run_response(
+    run: Run,
+    store: RunStore,
+    artifacts: ArtifactStore,
+    *,
+    url_for: UrlFor | None = None,
+    app_url: str | None = None,
+) -> TaskRunResponse:
+    def link(artifact: Artifact) -> str:
+        return url_for(artifact) if url_for else artifacts.url(artifact.uri)
+
+    stored = store.artifacts(run.run_id)
+    screenshots = [a for a in stored if a.artifact_type in SCREENSHOT_TYPES]
+    downloads = [a for a in stored if a.artifact_type == ArtifactType.download]
+    recordings = [a for a in stored if a.artifact_type == ArtifactType.recording]
+    return TaskRunResponse(
+        run_id=run.run_id,
+        run_type=RunType(run.run_type),
+        status=RunStatus(run.status),
+        output=run.output,
+        downloaded_files=[
+            FileInfo(
+                url=link(a),
+                checksum=a.checksum,
+                filename=a.filename,
+                file_size=a.file_size,
+                modified_at=as_utc(a.modified_at),
+                artifact_id=a.artifact_id,
+            )
+            for a in downloads
+        ],
+        recording_url=link(recordings[-1]) if recordings else None,
+        screenshot_urls=[link(a) for a in reversed(screenshots)],
+        failure_reason=run.failure_reason,
+        created_at=as_utc(run.created_at),
+        modified_at=as_utc(run.modified_at),
+        queued_at=as_utc(run.queued_at),
+        started_at=as_utc(run.started_at),
+        finished_at=as_utc(run.finished_at),
+        app_url=app_url,
+        browser_session_id=run.browser_session_id,
+        max_screenshot_scrolls=run.run_request.get("max_screenshot_scrolls"),
+        errors=run.errors or [],
+        step_count=run.step_count,
+        run_request=TaskRunRequest.model_validate(run.run_request),
+        title=run.title,
+    )

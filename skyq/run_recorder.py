@@ -1,0 +1,116 @@
+"""StoredRunRecorder: the agent's RunRecorder on the RunStore and the artifact store."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+
+from skyq import ids
+from skyq.agent.actions import AgentAction
+from skyq.agent.page import ActionOutcome
+from skyq.agent.recorder import StepReport
+from skyq.db import RunStore
+from skyq.db.models import Action, Artifact, Run, Step
+from skyq.llm.base import Usage
+from skyq.schemas import ArtifactType
+from skyq.storage import ArtifactStore
+
+CONTENT_TYPES = {
+    "jpg": "image/jpeg",
+    "png": "image/png",
+    "json": "application/json",
+    "txt": "text/plain; charset=utf-8",
+    "html": "text/html; charset=utf-8",
+    "webm": "video/webm",
+    "mp4": "video/mp4",
+}
+
+
+class StoredRunRecorder:
+    def __init__(
+        self,
+        run: Run,
+        store: RunStore,
+        artifacts: ArtifactStore,
+        on_step: Callable[[StepReport], None] | None = None,
+    ) -> None:
+        self.run = run
+        self.store = store
+        self.artifacts = artifacts
+        self.on_step = on_step
+        self._steps: dict[str, Step] = {}
+        self.last_step_id: str | None = None
+
+    def cancel_requested(self) -> bool:
+        return self.store.is_cancel_requested(self.run.run_id)
+
+    def start_step(self, order: int, url: str | None) -> str:
+        step = self.store.add_step(self.run, order, url)
+        self._steps[step.step_id] = step
+        self.last_step_id = step.step_id
+        return step.step_id
+
+    def save_artifact(
+        self, step_id: str | None, kind: ArtifactType, data: bytes, ext: str
+    ) -> None:
+        step = self._steps.get(step_id) if step_id else None
+        artifact_id = ids.artifact_id()
+        key = (
+            f"{self.run.organization_id}/{self.run.run_id}/"
+            f"{step.order if step else 0:03d}/{kind.value}_{artifact_id}.{ext}"
+        )
+        content_type = CONTENT_TYPES.get(ext, "application/octet-stream")
+        uri = self.artifacts.put(key, data, content_type)
+        self.store.add_artifact(
+            Artifact(
+                artifact_id=artifact_id,
+                organization_id=self.run.organization_id,
+                run_id=self.run.run_id,
+                step_id=step.step_id if step else None,
+                artifact_type=kind.value,
+                uri=uri,
+                checksum=hashlib.sha256(data).hexdigest(),
+                file_size=len(data),
+                content_type=content_type,
+            )
+        )
+
+    def record_action(
+        self,
+        step_id: str,
+        order: int,
+        action: AgentAction,
+        outcome: ActionOutcome,
+        element_text: str | None,
+    ) -> None:
+        payload = action.model_dump(
+            mode="json", exclude={"action_type", "id", "reasoning"}, exclude_none=True
+        )
+        self.store.add_action(
+            Action(
+                action_id=ids.action_id(),
+                run_id=self.run.run_id,
+                step_id=step_id,
+                order=order,
+                action_type=action.action_type,
+                element_id=action.element_id,
+                element_text=element_text,
+                payload=payload,
+                reasoning=action.reasoning,
+                status="completed" if outcome.ok else "failed",
+                error=outcome.error,
+            )
+        )
+
+    def finish_step(self, step_id: str, status: str, usage: Usage) -> None:
+        self.store.finish_step(
+            self._steps[step_id],
+            status,
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            llm_cost=usage.cost,
+        )
+
+    def step_finished(self, report: StepReport) -> None:
+        if self.on_step is not None:
+            self.on_step(report)

@@ -1,0 +1,26 @@
+"""Wire models: what crosses the API, the SDK and the queue."""
+
+from skyq.schemas.enums import (
+    ENGINE_RUN_TYPES,
+    SCREENSHOT_TYPES,
+    TERMINAL_STATUSES,
+    ArtifactType,
+    RunEngine,
+    RunStatus,
+    RunType,
+)
+from skyq.schemas.task_run import FileInfo, ScriptRunResponse, TaskRunRequest, TaskRunResponse
+
+__all__ = [
+    "ENGINE_RUN_TYPES",
+    "SCREENSHOT_TYPES",
+    "TERMINAL_STATUSES",
+    "ArtifactType",
+    "FileInfo",
+    "RunEngine",
+    "RunStatus",
+    "RunType",
+    "ScriptRunResponse",
+    "TaskRunRequest",
+    "TaskRunResponse",
+]

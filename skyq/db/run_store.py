@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 from skyq import ids
 from skyq.db.models import Action, Artifact, Organization, Run, Step, utcnow
 from skyq.errors import RunNotFoundError
-from skyq.schemas import ENGINE_RUN_TYPES, RunStatus, TaskRunRequest
+from skyq.schemas import ENGINE_RUN_TYPES, TERMINAL_STATUSES, RunStatus, TaskRunRequest
 
 STARTABLE = (RunStatus.created, RunStatus.queued)
 
@@ -140,6 +140,19 @@ class RunStore:
             errors=errors,
             finished_at=utcnow(),
         )
+
+    def request_cancel(self, run_id: str) -> bool:
+        """Flag a live run for cancellation; the agent sees it at its next step boundary."""
+        statement = (
+            update(Run)
+            .where(col(Run.run_id) == run_id)
+            .where(col(Run.status).not_in([s.value for s in TERMINAL_STATUSES]))
+            .values(cancel_requested=True, modified_at=utcnow())
+        )
+        with self.session() as session:
+            result = session.exec(statement)  # type: ignore[call-overload]
+            session.commit()
+            return bool(result.rowcount == 1)
 
     def is_cancel_requested(self, run_id: str) -> bool:
         with self.session() as session:

@@ -100,3 +100,19 @@ def embedded(settings: Settings, room: BrowserRoom, loop: LoopThread) -> Embedde
     artifacts = open_artifact_store(settings)
     services = RunServices(settings=settings, store=store, artifacts=artifacts, room=room)
     return Embedded(settings, store, artifacts, services, loop, store.ensure_organization("test"))
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[str]:
+    """A moto S3 server on loopback; boto3 finds its dummy credentials in the env."""
+    from tests.s3_server import MotoServer
+
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        os.environ.setdefault(key, value)
+    server = MotoServer()
+    yield server.url
+    server.close()

@@ -71,17 +71,16 @@ class BrowserRoom:
         user_agent: str | None = None,
         extra_http_headers: dict[str, str] | None = None,
     ) -> AsyncIterator[BrowserContext]:
-        browser = await self.browser()
-        width, height = self.options.viewport
         try:
-            context = await browser.new_context(
-                viewport={"width": width, "height": height},
-                user_agent=user_agent,
-                extra_http_headers=extra_http_headers,
-                accept_downloads=True,
-            )
-        except PlaywrightError as exc:
-            raise BrowserError(f"cannot open a browser context: {exc}") from exc
+            context = await self._new_context(user_agent, extra_http_headers)
+        except PlaywrightError:
+            # The browser can die between runs without Playwright having noticed yet
+            # (is_connected() still says True): start a fresh one and try once more.
+            await self._forget_browser()
+            try:
+                context = await self._new_context(user_agent, extra_http_headers)
+            except PlaywrightError as exc:
+                raise BrowserError(f"cannot open a browser context: {exc}") from exc
         try:
             yield context
         finally:
@@ -89,11 +88,26 @@ class BrowserRoom:
             with contextlib.suppress(PlaywrightError, TimeoutError):
                 await asyncio.wait_for(context.close(), CLOSE_TIMEOUT_SECONDS)
 
-    async def close(self) -> None:
+    async def _new_context(
+        self, user_agent: str | None, extra_http_headers: dict[str, str] | None
+    ) -> BrowserContext:
+        browser = await self.browser()
+        width, height = self.options.viewport
+        return await browser.new_context(
+            viewport={"width": width, "height": height},
+            user_agent=user_agent,
+            extra_http_headers=extra_http_headers,
+            accept_downloads=True,
+        )
+
+    async def _forget_browser(self) -> None:
         if self._browser is not None:
             with contextlib.suppress(PlaywrightError, TimeoutError):
                 await asyncio.wait_for(self._browser.close(), CLOSE_TIMEOUT_SECONDS)
             self._browser = None
+
+    async def close(self) -> None:
+        await self._forget_browser()
         if self._playwright is not None:
             with contextlib.suppress(PlaywrightError):
                 await self._playwright.stop()

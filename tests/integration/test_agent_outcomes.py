@@ -169,3 +169,18 @@ def test_schema_still_invalid_after_repair_fails(embedded, fake_llm, sites):
         "output does not match data_extraction_schema: products: 'none' is not of type 'array'"
     )
     assert response.output == bad
+
+
+def test_mapped_error_code_terminates_with_errors(embedded, fake_llm, sites):
+    fake_llm.script = Script(
+        [{"actions": [], "errors": [{"error_code": "NO_LOGIN", "reasoning": "no login form"}]}]
+    )
+    response = embedded.run(
+        prompt="Log in",
+        url=sites.url("products.html"),
+        error_code_mapping={"NO_LOGIN": "the page has no login form"},
+    )
+    assert response.status == "terminated"
+    assert response.errors == [{"error_code": "NO_LOGIN", "reasoning": "no login form"}]
+    assert response.failure_reason == "error code NO_LOGIN matched: NO_LOGIN: no login form"
+    assert "- NO_LOGIN: the page has no login form" in fake_llm.calls[0].text

@@ -1,0 +1,151 @@
+"""What a run leaves behind, and the browser room's lifetime rules."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from skyq.browser import BrowserOptions, BrowserRoom
+from skyq.config import Settings
+from skyq.runner import browser_options
+from tests.fake_llm import Script
+from tests.integration.test_agent_actions import act, complete
+
+
+def _path(url: str) -> Path:
+    return Path(urlsplit(url).path)
+
+
+def test_each_step_stores_screenshots_tree_and_llm_exchange(embedded, fake_llm, sites):
+    fake_llm.script = Script(
+        [lambda c: act({"action_type": "click", "id": c.id_of("Add to cart")}), complete({"n": 1})]
+    )
+    response = embedded.run(prompt="Add to cart", url=sites.url("products.html"))
+    assert response.step_count == 2
+    stored = embedded.store.artifacts(response.run_id)
+    by_step: dict[str | None, list[str]] = {}
+    for artifact in stored:
+        by_step.setdefault(artifact.step_id, []).append(artifact.artifact_type)
+    steps = embedded.store.steps(response.run_id)
+    first, second = (by_step[s.step_id] for s in steps)
+    for kinds in (first, second):
+        for expected in ("screenshot_llm", "visible_elements_tree", "llm_request", "llm_response",
+                         "llm_response_parsed", "screenshot_action"):
+            assert expected in kinds
+    assert "screenshot_final" in second
+    # Every artifact is where its URI says, with the checksum and size recorded.
+    for artifact in stored:
+        data = embedded.artifacts.get(artifact.uri)
+        assert len(data) == artifact.file_size
+        assert artifact.uri.split("/")[-2] in ("001", "002")
+    request = json.loads(embedded.artifacts.get(
+        next(a.uri for a in stored if a.artifact_type == "llm_request")
+    ))
+    assert request["messages"][0]["content"].startswith("skyq-request: step")
+    assert "b64 chars>" in json.dumps(request)  # images stored apart, not inline
+    tree = next(a for a in stored if a.artifact_type == "visible_elements_tree")
+    assert '<button id="K1">Add to cart</button>' in embedded.artifacts.get(tree.uri).decode()
+
+
+def test_screenshot_urls_newest_first(embedded, fake_llm, sites):
+    fake_llm.script = Script([act({"action_type": "scroll"}), complete()])
+    response = embedded.run(prompt="Scroll", url=sites.url("long.html"))
+    urls = response.screenshot_urls
+    assert urls and "screenshot_final" in urls[0]
+    times = [os.stat(_path(u)).st_mtime_ns for u in urls]
+    assert times == sorted(times, reverse=True)
+    assert _path(urls[0]).read_bytes()[:3] == b"\xff\xd8\xff"  # a JPEG
+
+
+def test_timestamps_and_tokens_are_recorded(embedded, fake_llm, sites):
+    fake_llm.script = Script([complete()])
+    response = embedded.run(prompt="Done", url=sites.url("products.html"))
+    assert response.created_at <= response.started_at <= response.finished_at
+    assert response.modified_at >= response.finished_at
+    run = embedded.store.get_run(response.run_id)
+    assert (run.input_tokens, run.output_tokens) == (200, 40)  # step + verify, 100/20 each
+
+
+def test_max_screenshot_scrolls_sends_more_screenshots(embedded, fake_llm, sites):
+    fake_llm.script = Script([complete()])
+    embedded.run(prompt="Look", url=sites.url("long.html"), max_screenshot_scrolls=2)
+    assert fake_llm.calls[0].images == 3
+    fake_llm.reset(Script([complete()]))
+    embedded.run(prompt="Look", url=sites.url("long.html"))
+    assert fake_llm.calls[0].images == 1
+
+
+def _chromium_pids(marker: str) -> list[int]:
+    out = subprocess.run(["pgrep", "-f", "--", marker], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def test_browser_is_reused_and_relaunched_after_a_crash(loop, fake_llm, sites, tmp_path):
+    marker = f"--skyq-test-marker={os.getpid()}-{tmp_path.name}"
+    options = browser_options(Settings())
+    room = BrowserRoom(BrowserOptions(options.executable, extra_args=[marker]))
+
+    async def page_title() -> str:
+        async with room.context() as context:
+            page = await context.new_page()
+            await page.goto(sites.url("products.html"))
+            return await page.title()
+
+    try:
+        assert loop.run(page_title()) == "Gadget Store"
+        assert loop.run(page_title()) == "Gadget Store"
+        assert room.launches == 1
+        pids = _chromium_pids(marker)
+        assert pids
+        for pid in pids:
+            os.kill(pid, signal.SIGKILL)
+        assert loop.run(page_title()) == "Gadget Store"
+        assert room.launches == 2
+    finally:
+        loop.run(room.close())
+    assert _chromium_pids(marker) == []
+
+
+def test_missing_chromium_fails_the_run_with_the_reason(embedded, fake_llm, sites, loop):
+    from skyq.runner import RunServices
+
+    room = BrowserRoom(BrowserOptions(Path("/nonexistent/chromium")))
+    embedded.services = RunServices(
+        settings=embedded.settings, store=embedded.store, artifacts=embedded.artifacts, room=room
+    )
+    response = embedded.run(prompt="x", url=sites.url("products.html"))
+    assert response.status == "failed"
+    assert response.failure_reason.startswith("Chromium not found at /nonexistent/chromium")
+
+
+def test_browser_killed_mid_run_fails_that_run_and_the_next_run_relaunches(
+    embedded, fake_llm, sites, loop, tmp_path
+):
+    from skyq.runner import RunServices
+
+    marker = f"--skyq-test-marker=midrun-{os.getpid()}-{tmp_path.name}"
+    room = BrowserRoom(BrowserOptions(browser_options(Settings()).executable, extra_args=[marker]))
+    embedded.services = RunServices(
+        settings=embedded.settings, store=embedded.store, artifacts=embedded.artifacts, room=room
+    )
+
+    def kill_browser(call):
+        for pid in _chromium_pids(marker):
+            os.kill(pid, signal.SIGKILL)
+        return act({"action_type": "click", "id": call.id_of("Add to cart")})
+
+    try:
+        fake_llm.script = Script([kill_browser])
+        crashed = embedded.run(prompt="Add to cart", url=sites.url("products.html"))
+        assert crashed.status == "failed"
+        assert "browser closed during the run" in crashed.failure_reason
+        fake_llm.reset(Script([complete()]))
+        after = embedded.run(prompt="Done", url=sites.url("products.html"))
+        assert after.status == "completed"
+        assert room.launches == 2
+    finally:
+        loop.run(room.close())

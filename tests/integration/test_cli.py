@@ -1,0 +1,152 @@
+"""`skyq` as a user runs it: a real process, its stdout, stderr and exit code."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.fake_llm import Script
+from tests.integration.test_agent_actions import act, complete
+from tests.integration.test_agent_outcomes import closed_port
+
+
+def skyq(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", "from skyq.cli.main import main; main()", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+
+
+@pytest.fixture
+def env(tmp_path, fake_llm) -> dict[str, str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("SKYQ_", "OPENAI_", "ANTHROPIC_"))}
+    base.update(
+        SKYQ_HOME=str(tmp_path / "home"),
+        SKYQ_LLM_MODEL="fake-model",
+        SKYQ_LLM_API_BASE=fake_llm.url,
+        SKYQ_LLM_MAX_RETRIES="0",
+    )
+    return base
+
+
+def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
+    assert "Traceback" not in result.stderr, result.stderr
+    lines = [l for l in result.stderr.splitlines() if l.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("skyq: error: ")
+    return lines[0].removeprefix("skyq: error: ")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--url", "example.com"], "--url: 'example.com' has no scheme; use http:// or https://"),
+        (["--url", "javascript:alert(1)"], "--url: scheme 'javascript' is not allowed"),
+        (["--max-steps", "0"], "--max-steps: Input should be greater than 0"),
+        (["--max-steps", "-3"], "--max-steps: Input should be greater than 0"),
+        (["--schema", "{not json"], "--schema: is not valid JSON"),
+        (["--schema", '{"type": "objekt"}'], "--schema: is not a valid JSON Schema at type"),
+        (["--schema", "missing.json"], "--schema: no such file missing.json"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(env, args, message):
+    result = skyq("run", "Do it", *args, env=env)
+    assert result.returncode == 2
+    assert one_error_line(result).startswith(message)
+    assert result.stdout == ""
+
+
+def test_max_steps_must_be_a_number(env):
+    result = skyq("run", "Do it", "--max-steps", "many", env=env)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "'many' is not a valid integer" in result.stderr
+
+
+def test_no_model_configured_says_what_to_set(env):
+    del env["SKYQ_LLM_MODEL"], env["SKYQ_LLM_API_BASE"]
+    result = skyq("run", "Do it", "--url", "http://127.0.0.1:1/", env=env)
+    assert result.returncode == 2
+    line = one_error_line(result)
+    assert line.startswith("no model configured: set SKYQ_LLM_MODEL")
+    assert "SKYQ_LLM_API_BASE" in line
+
+
+def test_provider_key_missing_names_the_variable(env):
+    del env["SKYQ_LLM_API_BASE"]
+    env["SKYQ_LLM_MODEL"] = "gpt-4o-mini"
+    result = skyq("run", "Do it", "--url", "http://127.0.0.1:1/", env=env)
+    assert result.returncode == 2
+    assert one_error_line(result) == "SKYQ_LLM_MODEL='gpt-4o-mini' needs OPENAI_API_KEY in the environment"
+
+
+def test_bad_setting_is_named(env):
+    env["SKYQ_NAVIGATION_TIMEOUT_SECONDS"] = "soon"
+    result = skyq("run", "Do it", env=env)
+    assert result.returncode == 2
+    assert one_error_line(result).startswith("SKYQ_NAVIGATION_TIMEOUT_SECONDS: ")
+
+
+def test_unreachable_url_ends_the_run_failed(env, fake_llm):
+    url = f"http://127.0.0.1:{closed_port()}/"
+    result = skyq("run", "Open it", "--url", url, env=env)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    body = json.loads(result.stdout)
+    assert body["status"] == "failed"
+    assert body["failure_reason"] == f"cannot load {url}: ERR_CONNECTION_REFUSED"
+    assert result.stderr.strip().endswith(f"failed: cannot load {url}: ERR_CONNECTION_REFUSED")
+
+
+def test_run_prints_the_response_and_a_line_per_step(env, fake_llm, sites, tmp_path):
+    schema = tmp_path / "schema.json"
+    schema.write_text(json.dumps({"type": "object", "properties": {"cart": {"type": "string"}}}))
+    fake_llm.script = Script(
+        [
+            lambda c: act({"action_type": "click", "id": c.id_of("Add to cart")}),
+            complete({"cart": "Cart: 1 item"}),
+        ]
+    )
+    result = skyq(
+        "run", "Add the lamp to the cart", "--url", sites.url("products.html"),
+        "--schema", str(schema), "--max-steps", "5", env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    body = json.loads(result.stdout)
+    assert body["status"] == "completed"
+    assert body["output"] == {"cart": "Cart: 1 item"}
+    assert body["step_count"] == 2
+    assert body["run_id"].startswith("tsk_")
+    lines = result.stderr.strip().splitlines()
+    assert lines[0].startswith('step 1/5  click "Add to cart"  ')
+    assert lines[0].endswith("s")
+    assert lines[1].startswith("step 2/5  complete  ")
+
+    listed = skyq("runs", "list", env=env)
+    assert listed.returncode == 0
+    assert body["run_id"] in listed.stdout and "completed" in listed.stdout
+
+    shown = skyq("runs", "show", body["run_id"], env=env)
+    assert shown.returncode == 0
+    detail = json.loads(shown.stdout)
+    assert detail["status"] == "completed"
+    assert detail["steps"][0]["actions"][0]["action_type"] == "click"
+    assert detail["steps"][0]["actions"][0]["element_text"] == "Add to cart"
+
+    missing = skyq("runs", "show", "tsk_nope", env=env)
+    assert missing.returncode == 1
+    assert one_error_line(missing) == "no run 'tsk_nope'"
+
+
+def test_model_flag_overrides_the_setting(env, fake_llm, sites):
+    fake_llm.script = Script([complete()])
+    result = skyq("run", "Done", "--url", sites.url("products.html"), "--model", "other-model", env=env)
+    assert result.returncode == 0, result.stderr
+    assert fake_llm.calls[0].body["model"] == "other-model"

@@ -1,0 +1,104 @@
+"""The RunStore and its migration, on SQLite and on PostgreSQL (psycopg 3)."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import psycopg
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine, inspect
+from sqlmodel import SQLModel
+
+from skyq.db import RunStore, make_engine
+from skyq.db.migrate import is_current, upgrade
+from skyq.schemas import RunStatus, TaskRunRequest
+
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def engine(request, tmp_path) -> Iterator[Engine]:
+    if request.param == "sqlite":
+        yield make_engine(f"sqlite:///{tmp_path / 'runs.db'}")
+        return
+    name = f"skyq_test_{secrets.token_hex(4)}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    engine = make_engine(f"postgresql://postgres@127.0.0.1:5432/{name}")
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def store(engine) -> RunStore:
+    upgrade(engine)
+    return RunStore(engine)
+
+
+def test_migration_creates_every_table_and_matches_the_models(engine):
+    assert not is_current(engine)
+    upgrade(engine)
+    assert is_current(engine)
+    tables = set(inspect(engine).get_table_names())
+    assert {"organizations", "api_keys", "runs", "steps", "actions", "artifacts"} <= tables
+    with engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+    assert diff == [], "the models changed without a migration"
+
+
+def test_postgres_url_uses_psycopg3():
+    engine = make_engine("postgresql://postgres@127.0.0.1:5432/postgres")
+    assert engine.dialect.driver == "psycopg"
+
+
+def test_create_run_is_idempotent_by_id(store):
+    org = store.ensure_organization("acme")
+    assert store.ensure_organization("acme") == org
+    request = TaskRunRequest(prompt="hello", url="https://example.com", max_steps=4)
+    first = store.create_run(org, request, run_id="tsk_fixed")
+    again = store.create_run(org, TaskRunRequest(prompt="other"), run_id="tsk_fixed")
+    assert again.prompt == "hello" and first.run_id == again.run_id
+    row = store.get_run("tsk_fixed")
+    assert row.status == "queued" and row.max_steps == 4 and row.queued_at is not None
+    assert row.run_request["url"] == "https://example.com"
+
+
+def test_status_changes_are_compare_and_set(store):
+    org = store.ensure_organization("acme")
+    run = store.create_run(org, TaskRunRequest(prompt="x"))
+    assert store.start_run(run.run_id)
+    assert not store.start_run(run.run_id), "a second start of a running run must lose"
+    assert store.get_run(run.run_id).attempt == 1
+    assert store.finish_run(run.run_id, RunStatus.completed, output={"a": 1})
+    assert not store.finish_run(run.run_id, RunStatus.failed, failure_reason="late")
+    row = store.get_run(run.run_id)
+    assert (row.status, row.output, row.failure_reason) == ("completed", {"a": 1}, None)
+    assert not store.request_cancel(run.run_id), "a finished run cannot be canceled"
+
+
+def test_concurrent_starts_let_exactly_one_win(store):
+    org = store.ensure_organization("acme")
+    run = store.create_run(org, TaskRunRequest(prompt="x"))
+    with ThreadPoolExecutor(8) as pool:
+        wins = list(pool.map(lambda _: store.start_run(run.run_id), range(8)))
+    assert wins.count(True) == 1
+
+
+def test_organization_scoping_of_reads(store):
+    from skyq.errors import RunNotFoundError
+
+    a = store.ensure_organization("a")
+    b = store.ensure_organization("b")
+    run = store.create_run(a, TaskRunRequest(prompt="x"))
+    assert store.get_run(run.run_id, a).run_id == run.run_id
+    with pytest.raises(RunNotFoundError):
+        store.get_run(run.run_id, b)
+    assert [r.run_id for r in store.list_runs(b)] == []

@@ -1,0 +1,86 @@
+import pytest
+from pydantic import ValidationError
+
+from skyq.agent.extraction import schema_problems
+from skyq.config import Settings
+from skyq.errors import ConfigurationError, InvalidRequestError
+from skyq.ids import task_run_id
+from skyq.llm import resolve_model
+from skyq.runner import ensure_supported
+from skyq.schemas import TaskRunRequest
+
+
+def test_schema_given_as_json_text_is_parsed():
+    request = TaskRunRequest(prompt="x", data_extraction_schema='{"type": "array"}')
+    assert request.data_extraction_schema == {"type": "array"}
+
+
+@pytest.mark.parametrize(
+    ("fields", "loc", "message"),
+    [
+        ({"url": "example.com"}, "url", "has no scheme"),
+        ({"url": "file:///etc/passwd"}, "url", "scheme 'file' is not allowed"),
+        ({"url": "http://a b.com"}, "url", "spaces or control characters"),
+        ({"max_steps": 0}, "max_steps", "greater than 0"),
+        ({"data_extraction_schema": "{"}, "data_extraction_schema", "not valid JSON"),
+        ({"data_extraction_schema": {"type": 3}}, "data_extraction_schema", "not a valid JSON Schema"),
+        ({"prompt": "  "}, "prompt", "must not be blank"),
+        ({"engine": "skyvern-9"}, "engine", "Input should be"),
+    ],
+)
+def test_bad_requests_name_the_field(fields, loc, message):
+    with pytest.raises(ValidationError) as caught:
+        TaskRunRequest(**{"prompt": "x", **fields})
+    error = caught.value.errors()[0]
+    assert error["loc"][0] == loc
+    assert message in error["msg"]
+
+
+def test_engines_not_built_yet_are_refused_by_name():
+    with pytest.raises(InvalidRequestError) as caught:
+        ensure_supported(TaskRunRequest(prompt="x", engine="openai-cua"))
+    assert caught.value.field == "engine"
+    assert "'openai-cua' is not supported yet" in str(caught.value)
+
+
+def test_model_resolution():
+    with pytest.raises(ConfigurationError, match="no model configured"):
+        resolve_model(Settings(llm_model=""))
+    assert resolve_model(Settings(llm_model="gpt-4o-mini")).model == "gpt-4o-mini"
+    local = resolve_model(Settings(llm_model="qwen2.5", llm_api_base="http://127.0.0.1:11434/v1"))
+    assert local.model == "openai/qwen2.5"
+    assert resolve_model(Settings(llm_model="a"), override="anthropic/claude").model == "anthropic/claude"
+
+
+def test_model_config_repr_hides_the_key():
+    config = resolve_model(Settings(llm_model="x", llm_api_key="sk-secret-123"))
+    assert "sk-secret-123" not in repr(config)
+
+
+def test_embedded_defaults(tmp_path):
+    settings = Settings(home=tmp_path)
+    assert settings.resolved_database_url == f"sqlite:///{tmp_path}/skyq.db"
+    assert settings.resolved_artifacts_url == (tmp_path / "artifacts").as_uri()
+    assert str(settings.chromium_path) == "/usr/bin/chromium"
+
+
+def test_settings_come_from_skyq_variables(monkeypatch):
+    monkeypatch.setenv("SKYQ_LLM_MODEL", "from-env")
+    monkeypatch.setenv("SKYQ_DATABASE_URL", "postgresql://db/skyq")
+    settings = Settings()
+    assert settings.llm_model == "from-env"
+    assert settings.resolved_database_url == "postgresql://db/skyq"
+
+
+def test_schema_problems_name_the_path():
+    schema = {"type": "object", "properties": {"n": {"type": "number"}}, "required": ["n", "m"]}
+    assert schema_problems({"n": "1"}, schema) == [
+        "(root): 'm' is a required property",
+        "n: '1' is not of type 'number'",
+    ]
+    assert schema_problems({"n": 1, "m": 2}, schema) == []
+
+
+def test_run_ids_sort_by_creation():
+    ids = [task_run_id() for _ in range(3)]
+    assert all(i.startswith("tsk_") and len(i) == 23 for i in ids)

@@ -23,9 +23,7 @@ def open_run_store(settings: Settings, *, auto_migrate: bool | None = None) -> R
         if auto_migrate:
             upgrade(engine)
         elif not is_current(engine):
-            raise ConfigurationError(
-                "the database schema is not up to date: run `skyq db upgrade`"
-            )
+            raise ConfigurationError("the database schema is not up to date: run `skyq db upgrade`")
     except ConfigurationError:
         raise
     except Exception as exc:

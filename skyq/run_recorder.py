@@ -50,9 +50,7 @@ class StoredRunRecorder:
         self.last_step_id = step.step_id
         return step.step_id
 
-    def save_artifact(
-        self, step_id: str | None, kind: ArtifactType, data: bytes, ext: str
-    ) -> None:
+    def save_artifact(self, step_id: str | None, kind: ArtifactType, data: bytes, ext: str) -> None:
         step = self._steps.get(step_id) if step_id else None
         artifact_id = ids.artifact_id()
         key = (

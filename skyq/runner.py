@@ -128,5 +128,7 @@ async def _drive(run: Run, services: RunServices, recorder: StoredRunRecorder) -
         result = await Agent(task, llm=llm, page=page, recorder=recorder).run()
         with contextlib.suppress(SkyqError):
             shot = await page.screenshot()
-            recorder.save_artifact(recorder.last_step_id, ArtifactType.screenshot_final, shot, "jpg")
+            recorder.save_artifact(
+                recorder.last_step_id, ArtifactType.screenshot_final, shot, "jpg"
+            )
     return result

@@ -84,7 +84,11 @@ class Script:
         verify: list[Reply] | None = None,
         extract: list[Reply] | None = None,
     ) -> None:
-        self.queues = {"step": list(steps), "verify": list(verify or []), "extract": list(extract or [])}
+        self.queues = {
+            "step": list(steps),
+            "verify": list(verify or []),
+            "extract": list(extract or []),
+        }
 
     def __call__(self, call: Call) -> Any:
         queue = self.queues.get(call.kind)
@@ -177,4 +181,3 @@ def _completion(model: str, content: str) -> dict[str, Any]:
         ],
         "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120},
     }
-

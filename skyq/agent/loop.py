@@ -209,7 +209,9 @@ class Agent:
             candidate=candidate,
             problems=problems,
         )
-        json_object = isinstance(self.task.schema, dict) and self.task.schema.get("type") == "object"
+        json_object = (
+            isinstance(self.task.schema, dict) and self.task.schema.get("type") == "object"
+        )
         return await self._ask(step_id, messages, parse_json, json_mode=json_object)
 
     async def _ask(
@@ -232,7 +234,9 @@ class Agent:
             try:
                 parsed = parse(text)
             except ProtocolViolation as second:
-                raise ModelReplyError(f"the model's reply broke the protocol twice: {second}") from None
+                raise ModelReplyError(
+                    f"the model's reply broke the protocol twice: {second}"
+                ) from None
         self.recorder.save_artifact(
             step_id, ArtifactType.llm_response_parsed, _json_bytes(_jsonable(parsed)), "json"
         )
@@ -299,7 +303,9 @@ def _element_text(text: str, attrs: dict[str, str]) -> str | None:
 
 
 def _detail(action: AgentAction) -> str:
-    fields = action.model_dump(exclude={"action_type", "id", "reasoning", "data"}, exclude_none=True)
+    fields = action.model_dump(
+        exclude={"action_type", "id", "reasoning", "data"}, exclude_none=True
+    )
     return " ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in fields.items())
 
 

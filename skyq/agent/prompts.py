@@ -53,7 +53,7 @@ nothing else. When a SCHEMA is given, the value must validate against it: use th
 types it names (numbers as numbers, without currency signs), and null where a value is
 missing and the schema allows it."""
 
-ERROR_CODE_HINT = "ERROR CODES (report a code in \"errors\" when its condition holds):"
+ERROR_CODE_HINT = 'ERROR CODES (report a code in "errors" when its condition holds):'
 
 
 @dataclass(frozen=True)
@@ -238,7 +238,10 @@ def loggable(messages: Sequence[Message]) -> list[Message]:
         content = message.get("content")
         if isinstance(content, list):
             content = [
-                {"type": "image_url", "image_url": f"<jpeg, {len(part['image_url']['url'])} b64 chars>"}
+                {
+                    "type": "image_url",
+                    "image_url": f"<jpeg, {len(part['image_url']['url'])} b64 chars>",
+                }
                 if part.get("type") == "image_url"
                 else part
                 for part in content

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
+from pydantic_core import ErrorDetails
 
 from skyq.agent.actions import ACTION_TYPES, AgentAction
 
@@ -34,11 +35,13 @@ def parse_json(text: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ProtocolViolation(f"the reply is not valid JSON ({exc.msg} at char {exc.pos})") from None
+        raise ProtocolViolation(
+            f"the reply is not valid JSON ({exc.msg} at char {exc.pos})"
+        ) from None
 
 
-def _describe(error: dict[str, Any]) -> str:
-    return "actions." + ".".join(str(p) for p in error["loc"]) + ": " + error["msg"]
+def _describe(error: ErrorDetails) -> str:
+    return "actions." + ".".join(str(p) for p in error["loc"]) + ": " + str(error["msg"])
 
 
 def parse_step_reply(
@@ -90,5 +93,7 @@ def _reported_errors(raw: Any, error_codes: Set[str]) -> list[dict[str, str]]:
 def parse_verify_reply(text: str) -> tuple[bool, str]:
     data = parse_json(text)
     if not isinstance(data, dict) or not isinstance(data.get("user_goal_achieved"), bool):
-        raise ProtocolViolation('the reply must be {"user_goal_achieved": true|false, "reasoning": ...}')
+        raise ProtocolViolation(
+            'the reply must be {"user_goal_achieved": true|false, "reasoning": ...}'
+        )
     return data["user_goal_achieved"], str(data.get("reasoning") or "")

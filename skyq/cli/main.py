@@ -154,10 +154,13 @@ async def _execute(run_id: str, settings: Settings, store: RunStore, artifacts: 
 
 
 def _print_step(report: StepReport) -> None:
-    actions = ", ".join(
-        f"{kind} {json.dumps(text, ensure_ascii=False)}" if text else kind
-        for kind, text in report.actions
-    ) or "(no action)"
+    actions = (
+        ", ".join(
+            f"{kind} {json.dumps(text, ensure_ascii=False)}" if text else kind
+            for kind, text in report.actions
+        )
+        or "(no action)"
+    )
     click.echo(
         f"step {report.order}/{report.max_steps}  {actions}  {report.elapsed_seconds:.2f}s",
         err=True,

@@ -108,7 +108,7 @@ class RunStore:
             .values(**values)
         )
         with self.session() as session:
-            result = session.exec(statement)  # type: ignore[call-overload]
+            result = session.exec(statement)
             session.commit()
             return bool(result.rowcount == 1)
 
@@ -119,7 +119,7 @@ class RunStore:
             STARTABLE,
             RunStatus.running,
             started_at=utcnow(),
-            attempt=Run.attempt + 1,  # type: ignore[operator]
+            attempt=Run.attempt + 1,
         )
 
     def finish_run(
@@ -150,7 +150,7 @@ class RunStore:
             .values(cancel_requested=True, modified_at=utcnow())
         )
         with self.session() as session:
-            result = session.exec(statement)  # type: ignore[call-overload]
+            result = session.exec(statement)
             session.commit()
             return bool(result.rowcount == 1)
 
@@ -171,7 +171,7 @@ class RunStore:
         )
         with self.session() as session:
             session.add(step)
-            session.exec(  # type: ignore[call-overload]
+            session.exec(
                 update(Run)
                 .where(col(Run.run_id) == run.run_id)
                 .values(step_count=order, modified_at=utcnow())
@@ -189,7 +189,7 @@ class RunStore:
         llm_cost: float = 0.0,
     ) -> None:
         with self.session() as session:
-            session.exec(  # type: ignore[call-overload]
+            session.exec(
                 update(Step)
                 .where(col(Step.step_id) == step.step_id)
                 .values(
@@ -200,7 +200,7 @@ class RunStore:
                     llm_cost=llm_cost,
                 )
             )
-            session.exec(  # type: ignore[call-overload]
+            session.exec(
                 update(Run)
                 .where(col(Run.run_id) == step.run_id)
                 .values(

@@ -27,9 +27,7 @@ def open_artifact_store(settings: Settings) -> ArtifactStore:
             region=settings.s3_region,
             expiry_seconds=settings.presigned_url_expiry_seconds,
         )
-    raise ConfigurationError(
-        f"SKYQ_ARTIFACTS_URL={url!r}: use file:///path or s3://bucket/prefix"
-    )
+    raise ConfigurationError(f"SKYQ_ARTIFACTS_URL={url!r}: use file:///path or s3://bucket/prefix")
 
 
 __all__ = ["ArtifactStore", "LocalArtifactStore", "open_artifact_store"]

@@ -23,7 +23,9 @@ def test_click(embedded, fake_llm, sites):
             complete(),
         ]
     )
-    response = embedded.run(prompt="Add the first product to the cart", url=sites.url("products.html"))
+    response = embedded.run(
+        prompt="Add the first product to the cart", url=sites.url("products.html")
+    )
     assert response.status == "completed"
     assert "Cart: 0 items" in fake_llm.calls[0].text
     assert "Cart: 1 item" in fake_llm.calls[1].text
@@ -33,8 +35,16 @@ def test_input_text_select_option_checkbox_and_submit(embedded, fake_llm, sites)
     def fill(call):
         return {
             "actions": [
-                {"action_type": "input_text", "id": call.id_of('label="Full name"'), "text": "Ada Lovelace"},
-                {"action_type": "input_text", "id": call.id_of('label="Email"'), "text": "ada@example.com"},
+                {
+                    "action_type": "input_text",
+                    "id": call.id_of('label="Full name"'),
+                    "text": "Ada Lovelace",
+                },
+                {
+                    "action_type": "input_text",
+                    "id": call.id_of('label="Email"'),
+                    "text": "ada@example.com",
+                },
                 {"action_type": "select_option", "id": call.id_of("<select"), "option": "Medium"},
                 {"action_type": "click", "id": call.id_of("newsletter")},
                 {"action_type": "click", "id": call.id_of("Place order")},
@@ -49,7 +59,12 @@ def test_input_text_select_option_checkbox_and_submit(embedded, fake_llm, sites)
     assert 'selected="Medium"' in seen
     actions = embedded.store.actions(response.run_id)
     assert [a.action_type for a in actions] == [
-        "input_text", "input_text", "select_option", "click", "click", "complete",
+        "input_text",
+        "input_text",
+        "select_option",
+        "click",
+        "click",
+        "complete",
     ]
     assert all(a.status == "completed" for a in actions)
 
@@ -57,7 +72,9 @@ def test_input_text_select_option_checkbox_and_submit(embedded, fake_llm, sites)
 def test_select_option_that_does_not_exist_is_reported_to_the_model(embedded, fake_llm, sites):
     fake_llm.script = Script(
         [
-            lambda c: act({"action_type": "select_option", "id": c.id_of("<select"), "option": "XXL"}),
+            lambda c: act(
+                {"action_type": "select_option", "id": c.id_of("<select"), "option": "XXL"}
+            ),
             complete(),
         ]
     )
@@ -80,7 +97,9 @@ def test_scroll_to_element(embedded, fake_llm, sites):
         [lambda c: act({"action_type": "scroll", "id": c.id_of("Bottom button")}), complete()]
     )
     embedded.run(prompt="Find the bottom button", url=sites.url("long.html"))
-    scroll_line = next(l for l in fake_llm.calls[1].text.splitlines() if l.startswith("SCROLL:"))
+    scroll_line = next(
+        line for line in fake_llm.calls[1].text.splitlines() if line.startswith("SCROLL:")
+    )
     assert int(scroll_line.split()[1].removesuffix("px")) > 1000
 
 
@@ -101,14 +120,18 @@ def test_keypress(embedded, fake_llm, sites):
 
 
 def test_goto(embedded, fake_llm, sites):
-    fake_llm.script = Script([act({"action_type": "goto", "url": sites.url("products.html")}), complete()])
+    fake_llm.script = Script(
+        [act({"action_type": "goto", "url": sites.url("products.html")}), complete()]
+    )
     response = embedded.run(prompt="Go to the store", url=sites.url("search.html"))
     assert response.status == "completed"
     assert f"CURRENT PAGE: {sites.url('products.html')}" in fake_llm.calls[1].text
 
 
 def test_goto_refuses_non_http_schemes(embedded, fake_llm, sites):
-    fake_llm.script = Script([act({"action_type": "goto", "url": "file:///etc/passwd"}), complete()])
+    fake_llm.script = Script(
+        [act({"action_type": "goto", "url": "file:///etc/passwd"}), complete()]
+    )
     response = embedded.run(prompt="Read a file", url=sites.url("search.html"))
     assert "scheme 'file' is not allowed" in fake_llm.calls[1].text
     assert "root:x:0:0" not in fake_llm.calls[1].text

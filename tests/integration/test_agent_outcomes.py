@@ -112,7 +112,11 @@ def test_model_server_error_fails_the_run(embedded, fake_llm, sites):
 
 def test_rejected_complete_continues_the_run(embedded, fake_llm, sites):
     fake_llm.script = Script(
-        [complete(), lambda c: act({"action_type": "click", "id": c.id_of("Add to cart")}), complete()],
+        [
+            complete(),
+            lambda c: act({"action_type": "click", "id": c.id_of("Add to cart")}),
+            complete(),
+        ],
         verify=[{"user_goal_achieved": False, "reasoning": "the cart is still empty"}],
     )
     response = embedded.run(prompt="Add to cart", url=sites.url("products.html"))

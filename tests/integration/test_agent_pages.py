@@ -43,11 +43,11 @@ def test_table_over_three_pages(embedded, fake_llm, sites):
     seen: list[str] = []
 
     def next_page(call):
-        seen.extend(l for l in call.text.splitlines() if l.startswith("City "))
+        seen.extend(line for line in call.text.splitlines() if line.startswith("City "))
         return act({"action_type": "click", "id": call.id_of(">Next<")})
 
     def finish(call):
-        seen.extend(l for l in call.text.splitlines() if l.startswith("City "))
+        seen.extend(line for line in call.text.splitlines() if line.startswith("City "))
         return complete({"cities": seen})
 
     fake_llm.script = Script([next_page, next_page, finish])

@@ -33,8 +33,14 @@ def test_each_step_stores_screenshots_tree_and_llm_exchange(embedded, fake_llm, 
     steps = embedded.store.steps(response.run_id)
     first, second = (by_step[s.step_id] for s in steps)
     for kinds in (first, second):
-        for expected in ("screenshot_llm", "visible_elements_tree", "llm_request", "llm_response",
-                         "llm_response_parsed", "screenshot_action"):
+        for expected in (
+            "screenshot_llm",
+            "visible_elements_tree",
+            "llm_request",
+            "llm_response",
+            "llm_response_parsed",
+            "screenshot_action",
+        ):
             assert expected in kinds
     assert "screenshot_final" in second
     # Every artifact is where its URI says, with the checksum and size recorded.
@@ -42,9 +48,9 @@ def test_each_step_stores_screenshots_tree_and_llm_exchange(embedded, fake_llm, 
         data = embedded.artifacts.get(artifact.uri)
         assert len(data) == artifact.file_size
         assert artifact.uri.split("/")[-2] in ("001", "002")
-    request = json.loads(embedded.artifacts.get(
-        next(a.uri for a in stored if a.artifact_type == "llm_request")
-    ))
+    request = json.loads(
+        embedded.artifacts.get(next(a.uri for a in stored if a.artifact_type == "llm_request"))
+    )
     assert request["messages"][0]["content"].startswith("skyq-request: step")
     assert "b64 chars>" in json.dumps(request)  # images stored apart, not inline
     tree = next(a for a in stored if a.artifact_type == "visible_elements_tree")

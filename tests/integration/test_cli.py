@@ -26,7 +26,9 @@ def skyq(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture
 def env(tmp_path, fake_llm) -> dict[str, str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("SKYQ_", "OPENAI_", "ANTHROPIC_"))}
+    base = {
+        k: v for k, v in os.environ.items() if not k.startswith(("SKYQ_", "OPENAI_", "ANTHROPIC_"))
+    }
     base.update(
         SKYQ_HOME=str(tmp_path / "home"),
         SKYQ_LLM_MODEL="fake-model",
@@ -38,7 +40,7 @@ def env(tmp_path, fake_llm) -> dict[str, str]:
 
 def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
     assert "Traceback" not in result.stderr, result.stderr
-    lines = [l for l in result.stderr.splitlines() if l.strip()]
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("skyq: error: ")
     return lines[0].removeprefix("skyq: error: ")
@@ -84,7 +86,10 @@ def test_provider_key_missing_names_the_variable(env):
     env["SKYQ_LLM_MODEL"] = "gpt-4o-mini"
     result = skyq("run", "Do it", "--url", "http://127.0.0.1:1/", env=env)
     assert result.returncode == 2
-    assert one_error_line(result) == "SKYQ_LLM_MODEL='gpt-4o-mini' needs OPENAI_API_KEY in the environment"
+    assert (
+        one_error_line(result)
+        == "SKYQ_LLM_MODEL='gpt-4o-mini' needs OPENAI_API_KEY in the environment"
+    )
 
 
 def test_bad_setting_is_named(env):
@@ -115,8 +120,15 @@ def test_run_prints_the_response_and_a_line_per_step(env, fake_llm, sites, tmp_p
         ]
     )
     result = skyq(
-        "run", "Add the lamp to the cart", "--url", sites.url("products.html"),
-        "--schema", str(schema), "--max-steps", "5", env=env,
+        "run",
+        "Add the lamp to the cart",
+        "--url",
+        sites.url("products.html"),
+        "--schema",
+        str(schema),
+        "--max-steps",
+        "5",
+        env=env,
     )
     assert result.returncode == 0, result.stderr
     body = json.loads(result.stdout)
@@ -147,6 +159,8 @@ def test_run_prints_the_response_and_a_line_per_step(env, fake_llm, sites, tmp_p
 
 def test_model_flag_overrides_the_setting(env, fake_llm, sites):
     fake_llm.script = Script([complete()])
-    result = skyq("run", "Done", "--url", sites.url("products.html"), "--model", "other-model", env=env)
+    result = skyq(
+        "run", "Done", "--url", sites.url("products.html"), "--model", "other-model", env=env
+    )
     assert result.returncode == 0, result.stderr
     assert fake_llm.calls[0].body["model"] == "other-model"

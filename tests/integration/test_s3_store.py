@@ -52,8 +52,8 @@ def test_a_missing_bucket_is_a_storage_error(s3_server):
 
 
 def test_a_run_with_artifacts_in_s3(s3_server, bucket, tmp_path, fake_llm, sites, room, loop):
-    from tests.conftest import Embedded, open_run_store
     from skyq.runner import RunServices
+    from tests.conftest import Embedded, open_run_store
 
     settings = make_settings(
         tmp_path, fake_llm.url, artifacts_url=f"s3://{bucket}/art", s3_endpoint_url=s3_server

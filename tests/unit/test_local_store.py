@@ -1,9 +1,9 @@
 import pytest
 
+from skyq.config import Settings
 from skyq.errors import StorageError
 from skyq.loop_thread import LoopThread
 from skyq.storage import LocalArtifactStore, open_artifact_store
-from skyq.config import Settings
 
 
 def test_put_get_url_delete(tmp_path):

@@ -3,13 +3,19 @@ from skyq.agent.page import Observation, PageNode
 
 
 def obs(*nodes: PageNode, truncated: bool = False) -> Observation:
-    return Observation(url="https://shop.test/", title="Shop", nodes=nodes, screenshots=(b"jpg",),
-                       truncated=truncated)
+    return Observation(
+        url="https://shop.test/",
+        title="Shop",
+        nodes=nodes,
+        screenshots=(b"jpg",),
+        truncated=truncated,
+    )
 
 
 def test_element_lines_carry_ids_and_attributes():
-    node = PageNode(kind="element", id="K3", tag="input",
-                    attrs={"type": "text", "label": 'Say "hi"'})
+    node = PageNode(
+        kind="element", id="K3", tag="input", attrs={"type": "text", "label": 'Say "hi"'}
+    )
     assert prompts.element_line(node) == '<input id="K3" type="text" label="Say \'hi\'"></input>'
     select = PageNode(kind="element", id="K4", tag="select", options=("S", "M"))
     assert prompts.element_line(select) == '<select id="K4">options: S | M</select>'
@@ -50,6 +56,8 @@ def test_verify_shows_history_only_when_asked():
 
 
 def test_stored_requests_leave_images_out():
-    messages = prompts.step_messages(prompts.TaskBrief("x"), obs(), [], max_chars=100, screenshots=True)
+    messages = prompts.step_messages(
+        prompts.TaskBrief("x"), obs(), [], max_chars=100, screenshots=True
+    )
     stored = prompts.loggable(messages)
     assert "data:image" not in str(stored)

@@ -23,7 +23,11 @@ def test_schema_given_as_json_text_is_parsed():
         ({"url": "http://a b.com"}, "url", "spaces or control characters"),
         ({"max_steps": 0}, "max_steps", "greater than 0"),
         ({"data_extraction_schema": "{"}, "data_extraction_schema", "not valid JSON"),
-        ({"data_extraction_schema": {"type": 3}}, "data_extraction_schema", "not a valid JSON Schema"),
+        (
+            {"data_extraction_schema": {"type": 3}},
+            "data_extraction_schema",
+            "not a valid JSON Schema",
+        ),
         ({"prompt": "  "}, "prompt", "must not be blank"),
         ({"engine": "skyvern-9"}, "engine", "Input should be"),
     ],
@@ -49,7 +53,10 @@ def test_model_resolution():
     assert resolve_model(Settings(llm_model="gpt-4o-mini")).model == "gpt-4o-mini"
     local = resolve_model(Settings(llm_model="qwen2.5", llm_api_base="http://127.0.0.1:11434/v1"))
     assert local.model == "openai/qwen2.5"
-    assert resolve_model(Settings(llm_model="a"), override="anthropic/claude").model == "anthropic/claude"
+    assert (
+        resolve_model(Settings(llm_model="a"), override="anthropic/claude").model
+        == "anthropic/claude"
+    )
 
 
 def test_model_config_repr_hides_the_key():

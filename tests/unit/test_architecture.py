@@ -1,0 +1,84 @@
+"""Dependencies point one way and each outside library has one home (style.md, 4)."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def imports_of(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def modules(*folders: str) -> list[Path]:
+    return [p for folder in folders for p in (ROOT / folder).rglob("*.py")]
+
+
+def importers_of(library: str) -> set[str]:
+    return {
+        str(p.relative_to(ROOT))
+        for p in modules("skyq", "workers")
+        if any(name == library or name.startswith(library + ".") for name in imports_of(p))
+    }
+
+
+def test_each_outside_library_has_one_home():
+    assert importers_of("playwright") <= {
+        "skyq/browser/room.py",
+        "skyq/browser/page_driver.py",
+    }
+    assert importers_of("litellm") == {"skyq/llm/litellm_client.py"}
+    assert importers_of("boto3") | importers_of("botocore") == {"skyq/storage/s3.py"}
+    assert all(p.startswith("workers/") for p in importers_of("celery"))
+
+
+def test_the_agent_imports_no_browser_model_store_or_queue():
+    forbidden = (
+        "playwright",
+        "litellm",
+        "celery",
+        "sqlalchemy",
+        "sqlmodel",
+        "boto3",
+        "skyq.browser",
+        "skyq.db",
+        "skyq.storage",
+        "skyq.llm.litellm_client",
+        "skyq.runner",
+    )
+    for path in modules("skyq/agent"):
+        bad = [n for n in imports_of(path) if n.startswith(forbidden)]
+        assert not bad, f"{path.relative_to(ROOT)} imports {bad}"
+
+
+def test_storage_and_schemas_import_no_browser_or_queue():
+    for path in modules("skyq/storage", "skyq/schemas", "skyq/db"):
+        bad = [n for n in imports_of(path) if n.startswith(("playwright", "celery", "skyq.agent"))]
+        assert not bad, f"{path.relative_to(ROOT)} imports {bad}"
+
+
+def test_ruff_is_clean():
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "skyq", "workers", "tests"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout
+
+
+def test_mypy_strict_is_clean():
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout

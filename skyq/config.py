@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_HOME = Path.home() / ".skyq"
@@ -57,6 +57,22 @@ class Settings(BaseSettings):
     default_max_steps: int = Field(10, gt=0)
     max_elements_in_prompt: int = Field(1500, gt=0)
     max_text_chars_in_prompt: int = Field(40_000, gt=0)
+
+    broker_url: str = Field("redis://127.0.0.1:6379/0", description="Celery broker (Redis).")
+    result_backend: str = Field("redis://127.0.0.1:6379/1", description="Celery results.")
+    public_url: str = Field(
+        "http://127.0.0.1:8000", description="Where callers reach the API (app_url, links)."
+    )
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(8000, gt=0, lt=65536)
+    secret_key: SecretStr | None = Field(
+        None, description="Signs artifact and run-page links; shared by every API process."
+    )
+    run_timeout_seconds: float = Field(1800.0, gt=0, description="Wall-clock limit of a run.")
+    lease_seconds: float = Field(30.0, gt=0, description="A run's lease; renewed while alive.")
+    max_attempts: int = Field(3, gt=0, description="Executions of a run before it is failed.")
+    worker_max_tasks_per_child: int = Field(50, gt=0)
+    wait_poll_seconds: float = Field(0.1, gt=0, description="Long-poll check interval.")
 
     organization_name: str = Field("local", description="Organization of embedded runs.")
     log_level: str = Field("WARNING", description="Level of the JSON logs on stderr.")

@@ -4,6 +4,8 @@
     ├── ConfigurationError        settings missing or contradictory (a usage error)
     ├── InvalidRequestError       a task request that cannot run (field named)
     ├── RunNotFoundError          no run with that id (for this organization)
+    ├── RunBusyError              another live attempt holds the run (retry later)
+    ├── QueueUnavailableError     the broker could not take a run (nothing was accepted)
     ├── StorageError              the artifact store refused a read or write
     ├── BrowserError              Chromium could not be launched or died
     ├── NavigationError           a page could not be reached (the run fails)
@@ -36,6 +38,19 @@ class InvalidRequestError(SkyqError):
 
 class RunNotFoundError(SkyqError):
     """No run with that id is visible."""
+
+
+class RunBusyError(SkyqError):
+    """Another attempt holds a live lease on the run; look again after ``retry_after``."""
+
+    def __init__(self, run_id: str, retry_after: float) -> None:
+        super().__init__(f"run {run_id} is held by another live attempt")
+        self.run_id = run_id
+        self.retry_after = retry_after
+
+
+class QueueUnavailableError(SkyqError):
+    """The broker refused or could not be reached when enqueuing."""
 
 
 class StorageError(SkyqError):

@@ -8,12 +8,16 @@ from skyq.db import RunStore, as_utc
 from skyq.db.models import Artifact, Run
 from skyq.schemas import (
     SCREENSHOT_TYPES,
+    ActionRecord,
+    ArtifactResponse,
     ArtifactType,
     FileInfo,
     RunStatus,
     RunType,
+    StepRecord,
     TaskRunRequest,
     TaskRunResponse,
+    TimelineEntry,
 )
 from skyq.storage import ArtifactStore
 
@@ -66,4 +70,43 @@ def task_run_response(
         step_count=run.step_count,
         run_request=TaskRunRequest.model_validate(run.run_request),
         title=run.title,
+    )
+
+
+def timeline(store: RunStore, run_id: str) -> list[TimelineEntry]:
+    """The run's steps in order, each with its actions in order."""
+    actions: dict[str, list[ActionRecord]] = {}
+    for action in store.actions(run_id):
+        actions.setdefault(action.step_id, []).append(
+            ActionRecord.model_validate(action, from_attributes=True)
+        )
+    entries = []
+    for step in store.steps(run_id):
+        record = StepRecord.model_validate(step, from_attributes=True)
+        record.started_at = as_utc(record.started_at) or record.started_at
+        record.finished_at = as_utc(record.finished_at)
+        entries.append(
+            TimelineEntry(
+                step=record,
+                actions=actions.get(step.step_id, []),
+                created_at=record.started_at,
+                modified_at=record.finished_at or record.started_at,
+            )
+        )
+    return entries
+
+
+def artifact_response(artifact: Artifact, signed_url: str) -> ArtifactResponse:
+    return ArtifactResponse(
+        artifact_id=artifact.artifact_id,
+        artifact_type=artifact.artifact_type,
+        uri=artifact.uri,
+        signed_url=signed_url,
+        checksum=artifact.checksum,
+        file_size=artifact.file_size,
+        run_id=artifact.run_id,
+        step_id=artifact.step_id,
+        organization_id=artifact.organization_id,
+        created_at=as_utc(artifact.created_at) or artifact.created_at,
+        modified_at=as_utc(artifact.modified_at) or artifact.modified_at,
     )

@@ -4,10 +4,15 @@ browser context, and writes exactly one terminal status."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+import os
+import socket
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from skyq.agent import Agent, AgentResult, AgentTask
 from skyq.agent.recorder import StepReport
@@ -15,30 +20,22 @@ from skyq.browser import BrowserOptions, BrowserRoom, PageTimings, PlaywrightPag
 from skyq.config import Settings
 from skyq.db import RunStore
 from skyq.db.models import Run
-from skyq.errors import InvalidRequestError, SkyqError
+from skyq.db.run_store import ClaimState
+from skyq.engines import ensure_supported
+from skyq.errors import RunBusyError, RunNotFoundError, SkyqError
 from skyq.llm import LLM, ModelConfig, resolve_model
 from skyq.responses import task_run_response
 from skyq.run_recorder import StoredRunRecorder
-from skyq.schemas import ArtifactType, RunEngine, RunStatus, TaskRunRequest, TaskRunResponse
+from skyq.schemas import ArtifactType, RunStatus, TaskRunRequest, TaskRunResponse
 from skyq.storage import ArtifactStore
 
 log = logging.getLogger(__name__)
-
-SUPPORTED_ENGINES = frozenset({RunEngine.skyvern_v1})
 
 
 def default_llm(config: ModelConfig) -> LLM:
     from skyq.llm.litellm_client import LiteLLMClient
 
     return LiteLLMClient(config)
-
-
-def ensure_supported(request: TaskRunRequest) -> None:
-    """Refuse what skyq cannot do yet, rather than silently doing something else."""
-    if request.engine not in SUPPORTED_ENGINES:
-        raise InvalidRequestError(
-            "engine", f"{request.engine.value!r} is not supported yet; use 'skyvern-1.0'"
-        )
 
 
 def browser_options(settings: Settings) -> BrowserOptions:
@@ -60,19 +57,50 @@ class RunServices:
     llm_factory: Callable[[ModelConfig], LLM] = field(default=default_llm)
 
 
+def record_request(
+    services: RunServices, body: dict[str, Any], task_id: str, organization_id: str | None
+) -> str:
+    """Create the run row for a request that came straight over the queue (a Celery
+    signature from another service). Idempotent: the id derives from the task id."""
+    request = TaskRunRequest.model_validate(body)
+    run_id = task_id if task_id.startswith("tsk_") else "tsk_" + task_id.replace("-", "")
+    store = services.store
+    org = organization_id or store.ensure_organization(services.settings.organization_name)
+    store.create_run(org, request, run_id=run_id)
+    return run_id
+
+
+def attempt_owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
 async def execute_run(
     run_id: str,
     services: RunServices,
     *,
     on_step: Callable[[StepReport], None] | None = None,
 ) -> TaskRunResponse:
-    store = services.store
-    if not store.start_run(run_id):
-        # A duplicate delivery, or a run that was canceled or finished: nothing to do.
-        log.info("run not started", extra={"run_id": run_id, "reason": "not_startable"})
+    """Run one attempt of ``run_id`` and return the run as it stands afterwards.
+
+    Raises RunBusyError when another live attempt holds the run (the caller retries
+    later); a duplicate delivery of a finished run just returns it.
+    """
+    store, settings = services.store, services.settings
+    owner = attempt_owner()
+    claim = store.claim_run(
+        run_id, owner, lease_seconds=settings.lease_seconds, max_attempts=settings.max_attempts
+    )
+    if claim.state == ClaimState.busy:
+        raise RunBusyError(run_id, claim.retry_after)
+    if claim.state == ClaimState.missing:
+        raise RunNotFoundError(f"no run {run_id!r}")
+    if claim.state != ClaimState.claimed:
+        log.info("run not started", extra={"run_id": run_id, "claim": claim.state.value})
         return task_run_response(store.get_run(run_id), store, services.artifacts)
     run = store.get_run(run_id)
+    log.info("run started", extra={"run_id": run_id, "attempt": run.attempt, "owner": owner})
     recorder = StoredRunRecorder(run, store, services.artifacts, on_step)
+    heartbeat = asyncio.create_task(_keep_lease(store, run_id, owner, settings.lease_seconds))
     try:
         result = await _drive(run, services, recorder)
     except SkyqError as exc:
@@ -83,14 +111,36 @@ async def execute_run(
         result = AgentResult(
             RunStatus.failed, failure_reason=f"internal error: {type(exc).__name__}: {exc}"
         )
-    store.finish_run(
+    finally:
+        heartbeat.cancel()
+    written = store.finish_run(
         run_id,
         result.status,
+        owner=owner,
         output=result.output,
         failure_reason=result.failure_reason,
         errors=result.errors,
     )
+    log.info(
+        "run finished",
+        extra={"run_id": run_id, "status": result.status.value, "written": written},
+    )
     return task_run_response(store.get_run(run_id), store, services.artifacts)
+
+
+async def _keep_lease(store: RunStore, run_id: str, owner: str, lease_seconds: float) -> None:
+    """Renew the run's lease while the attempt lives; a dead worker stops renewing and
+    the next delivery of the run may claim it once the lease has expired."""
+    while True:
+        await asyncio.sleep(lease_seconds / 3)
+        try:
+            renewed = await asyncio.to_thread(store.renew_lease, run_id, owner, lease_seconds)
+        except Exception:  # a database blip must not kill the run; the next beat retries
+            log.warning("lease renewal failed", extra={"run_id": run_id}, exc_info=True)
+            continue
+        if not renewed:
+            log.warning("lease lost", extra={"run_id": run_id, "owner": owner})
+            return
 
 
 async def _drive(run: Run, services: RunServices, recorder: StoredRunRecorder) -> AgentResult:
@@ -111,6 +161,7 @@ async def _drive(run: Run, services: RunServices, recorder: StoredRunRecorder) -
         screenshot_scrolls=request.max_screenshot_scrolls or 0,
         send_screenshots=model.send_screenshots,
         max_prompt_chars=settings.max_text_chars_in_prompt,
+        time_limit_seconds=settings.run_timeout_seconds,
     )
     timings = PageTimings(
         navigation_seconds=settings.navigation_timeout_seconds,

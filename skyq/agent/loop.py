@@ -42,6 +42,7 @@ class AgentTask:
     screenshot_scrolls: int = 0
     send_screenshots: bool = True
     max_prompt_chars: int = 40_000
+    time_limit_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -65,12 +66,18 @@ class Agent:
         self.feedback: str | None = None
 
     async def run(self) -> AgentResult:
+        started = time.monotonic()
+        limit = self.task.time_limit_seconds
         try:
             if self.task.url:
                 await self.page.goto(self.task.url)
             for order in range(1, self.task.max_steps + 1):
                 if self.recorder.cancel_requested():
                     return AgentResult(RunStatus.canceled, failure_reason="canceled by the caller")
+                if limit is not None and time.monotonic() - started > limit:
+                    return AgentResult(
+                        RunStatus.timed_out, failure_reason=f"run time limit ({limit:g}s) reached"
+                    )
                 result = await self._step(order)
                 if result is not None:
                     return result

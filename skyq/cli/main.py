@@ -21,7 +21,7 @@ from skyq.db import RunStore
 from skyq.db.models import utcnow
 from skyq.errors import ConfigurationError, InvalidRequestError, SkyqError
 from skyq.llm import resolve_model
-from skyq.responses import task_run_response
+from skyq.responses import task_run_response, timeline
 from skyq.schemas import RunStatus, TaskRunRequest
 from skyq.storage import open_artifact_store
 
@@ -132,8 +132,8 @@ def run(
 
 def _check_can_run(settings: Settings, request: TaskRunRequest) -> None:
     """Fail before any browser starts on what the run would trip over."""
+    from skyq.engines import ensure_supported
     from skyq.llm.litellm_client import LiteLLMClient
-    from skyq.runner import ensure_supported
 
     ensure_supported(request)
     LiteLLMClient(resolve_model(settings, request.model_name)).check_environment()
@@ -189,35 +189,12 @@ def runs_list(limit: int) -> None:
 @runs.command("show")
 @click.argument("run_id")
 def runs_show(run_id: str) -> None:
-    """One run as TaskRunResponse JSON, with its steps and actions."""
+    """One run as TaskRunResponse JSON, with its timeline of steps and actions."""
     settings = load_settings()
     store = open_run_store(settings)
     row = store.get_run(run_id)
     body = task_run_response(row, store, open_artifact_store(settings)).model_dump(mode="json")
-    actions = store.actions(run_id)
-    body["steps"] = [
-        {
-            "step": step.order,
-            "status": step.status,
-            "url": step.url,
-            "input_tokens": step.input_tokens,
-            "output_tokens": step.output_tokens,
-            "actions": [
-                {
-                    "action_type": a.action_type,
-                    "element_id": a.element_id,
-                    "element_text": a.element_text,
-                    **a.payload,
-                    "status": a.status,
-                    "error": a.error,
-                    "reasoning": a.reasoning,
-                }
-                for a in actions
-                if a.step_id == step.step_id
-            ],
-        }
-        for step in store.steps(run_id)
-    ]
+    body["timeline"] = [entry.model_dump(mode="json") for entry in timeline(store, run_id)]
     click.echo(json.dumps(body, indent=2, ensure_ascii=False))
 
 
@@ -236,6 +213,68 @@ def db_upgrade(revision: str) -> None:
     settings = load_settings()
     upgrade(make_engine(settings.resolved_database_url), revision)
     click.echo(f"database at revision {revision}", err=True)
+
+
+@cli.command()
+@click.option("--host", help="Interface to listen on (default SKYQ_API_HOST).")
+@click.option("--port", type=int, help="Port (default SKYQ_API_PORT).")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True)
+def api(host: str | None, port: int | None, workers: int) -> None:
+    """Serve the REST API (Skyvern's /v1 task-run routes) with uvicorn."""
+    import uvicorn
+
+    settings = load_settings()
+    open_run_store(settings)  # fail here, in one line, if the database is not usable
+    uvicorn.run(
+        "skyq.api.app:create_app",
+        factory=True,
+        host=host or settings.api_host,
+        port=port or settings.api_port,
+        workers=workers,
+        log_level=settings.log_level.lower(),
+    )
+
+
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.option("--concurrency", "-c", type=click.IntRange(1, 256), help="Child processes.")
+@click.option("--autoscale", help="MAX,MIN child processes, grown and shrunk with the load.")
+@click.option("--loglevel", "-l", default="INFO", show_default=True)
+@click.pass_context
+def worker(
+    ctx: click.Context, concurrency: int | None, autoscale: str | None, loglevel: str
+) -> None:
+    """Run a Celery worker on the skyq.runs queue; each child owns one Chromium.
+
+    Other options are passed to `celery worker` as they are."""
+    from skyq.queue import RUNS_QUEUE
+    from workers.celery_app import app
+
+    settings = load_settings()
+    open_run_store(settings)
+    argv = ["worker", "-Q", RUNS_QUEUE, "-P", "prefork", "--loglevel", loglevel, "-E"]
+    if concurrency:
+        argv += ["--concurrency", str(concurrency)]
+    if autoscale:
+        argv += ["--autoscale", autoscale]
+    app.worker_main([*argv, *ctx.args])
+
+
+@cli.group()
+def keys() -> None:
+    """API keys."""
+
+
+@keys.command("create")
+@click.option("--org", "org_name", required=True, help="The organization the key acts for.")
+def keys_create(org_name: str) -> None:
+    """Create an API key for an organization (made if new); prints the key once."""
+    from skyq.db.key_store import KeyStore
+
+    settings = load_settings()
+    store = open_run_store(settings)
+    org_id = store.ensure_organization(org_name)
+    click.echo(KeyStore(store.engine).create(org_id))
+    click.echo(f"organization {org_name} ({org_id}); the key is shown only now", err=True)
 
 
 def main() -> None:

@@ -61,6 +61,8 @@ class Run(SQLModel, table=True):
     step_count: int = 0
     max_steps: int = 10
     attempt: int = 0
+    lease_owner: str | None = Field(default=None, max_length=128)
+    lease_expires_at: datetime | None = _when(nullable=True)
     cancel_requested: bool = False
     input_tokens: int = 0
     output_tokens: int = 0

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, and_, func, or_, update
 from sqlmodel import Session, col, select
 
 from skyq import ids
@@ -21,6 +23,20 @@ from skyq.errors import RunNotFoundError
 from skyq.schemas import ENGINE_RUN_TYPES, TERMINAL_STATUSES, RunStatus, TaskRunRequest
 
 STARTABLE = (RunStatus.created, RunStatus.queued)
+
+
+class ClaimState(StrEnum):
+    claimed = "claimed"  # this attempt owns the run now
+    busy = "busy"  # another attempt holds a live lease: look again after retry_after
+    finished = "finished"  # already terminal (or canceled before it started)
+    exhausted = "exhausted"  # out of attempts: failed
+    missing = "missing"  # no such run
+
+
+@dataclass(frozen=True)
+class Claim:
+    state: ClaimState
+    retry_after: float = 0.0
 
 
 class RunStore:
@@ -97,9 +113,16 @@ class RunStore:
             return list(session.exec(query).all())
 
     def transition(
-        self, run_id: str, allowed: Iterable[RunStatus], to: RunStatus, **fields: Any
+        self,
+        run_id: str,
+        allowed: Iterable[RunStatus],
+        to: RunStatus,
+        *,
+        guard: dict[str, Any] | None = None,
+        **fields: Any,
     ) -> bool:
-        """Move the run to ``to`` only if its status is one of ``allowed``."""
+        """Move the run to ``to`` only if its status is one of ``allowed`` (and its
+        columns equal ``guard``)."""
         values = {"status": to.value, "modified_at": utcnow(), **fields}
         statement = (
             update(Run)
@@ -107,34 +130,110 @@ class RunStore:
             .where(col(Run.status).in_([s.value for s in allowed]))
             .values(**values)
         )
+        for column, value in (guard or {}).items():
+            statement = statement.where(getattr(Run, column) == value)
         with self.session() as session:
             result = session.exec(statement)
             session.commit()
             return bool(result.rowcount == 1)
 
-    def start_run(self, run_id: str) -> bool:
-        """Claim a queued run for execution; False if someone else has it or it ended."""
-        return self.transition(
-            run_id,
-            STARTABLE,
-            RunStatus.running,
-            started_at=utcnow(),
-            attempt=Run.attempt + 1,
+    def claim_run(
+        self, run_id: str, owner: str, *, lease_seconds: float, max_attempts: int
+    ) -> Claim:
+        """Take the run for one execution attempt, under a lease the caller must renew.
+
+        A queued run is claimable; so is a running one whose lease expired (its worker
+        died). Anything else (a live attempt elsewhere, a finished or canceled run, a
+        run out of attempts) answers why not, and writes the consequence.
+        """
+        now = utcnow()
+        claimable = or_(
+            col(Run.status).in_([s.value for s in STARTABLE]),
+            and_(col(Run.status) == RunStatus.running.value, col(Run.lease_expires_at) < now),
         )
+        statement = (
+            update(Run)
+            .where(col(Run.run_id) == run_id)
+            .where(claimable)
+            .where(col(Run.attempt) < max_attempts)
+            .where(col(Run.cancel_requested).is_(False))
+            .values(
+                status=RunStatus.running.value,
+                attempt=Run.attempt + 1,
+                lease_owner=owner,
+                lease_expires_at=now + timedelta(seconds=lease_seconds),
+                started_at=func.coalesce(Run.started_at, now),
+                modified_at=now,
+            )
+        )
+        with self.session() as session:
+            claimed = session.exec(statement).rowcount == 1
+            session.commit()
+        if claimed:
+            return Claim(ClaimState.claimed)
+        return self._why_not_claimed(run_id, now, max_attempts)
+
+    def _why_not_claimed(self, run_id: str, now: datetime, max_attempts: int) -> Claim:
+        with self.session() as session:
+            run = session.get(Run, run_id)
+        if run is None:
+            return Claim(ClaimState.missing)
+        if RunStatus(run.status).is_final:
+            return Claim(ClaimState.finished)
+        live = (RunStatus.created, RunStatus.queued, RunStatus.running)
+        if run.cancel_requested:
+            self.transition(
+                run_id,
+                live,
+                RunStatus.canceled,
+                failure_reason="canceled by the caller",
+                finished_at=now,
+            )
+            return Claim(ClaimState.finished)
+        expires = as_utc(run.lease_expires_at)
+        if run.status == RunStatus.running.value and expires is not None and expires >= now:
+            return Claim(ClaimState.busy, retry_after=(expires - now).total_seconds())
+        if run.attempt >= max_attempts:
+            self.transition(
+                run_id,
+                live,
+                RunStatus.failed,
+                failure_reason=f"the run's worker was lost {run.attempt} times; giving up",
+                finished_at=now,
+            )
+            return Claim(ClaimState.exhausted)
+        return Claim(ClaimState.busy, retry_after=0.0)
+
+    def renew_lease(self, run_id: str, owner: str, lease_seconds: float) -> bool:
+        statement = (
+            update(Run)
+            .where(col(Run.run_id) == run_id)
+            .where(col(Run.lease_owner) == owner)
+            .where(col(Run.status) == RunStatus.running.value)
+            .values(lease_expires_at=utcnow() + timedelta(seconds=lease_seconds))
+        )
+        with self.session() as session:
+            renewed = session.exec(statement).rowcount == 1
+            session.commit()
+        return bool(renewed)
 
     def finish_run(
         self,
         run_id: str,
         status: RunStatus,
         *,
+        owner: str | None = None,
         output: Any = None,
         failure_reason: str | None = None,
         errors: list[dict[str, Any]] | None = None,
     ) -> bool:
+        """Write the terminal status, only while this attempt still holds the run."""
+        guard = {"lease_owner": owner} if owner is not None else {}
         return self.transition(
             run_id,
             (RunStatus.running,),
             status,
+            guard=guard,
             output=output,
             failure_reason=failure_reason,
             errors=errors,
@@ -238,6 +337,10 @@ class RunStore:
         with self.session() as session:
             session.add(artifact)
             session.commit()
+
+    def get_artifact(self, artifact_id: str) -> Artifact | None:
+        with self.session() as session:
+            return session.get(Artifact, artifact_id)
 
     def artifacts(self, run_id: str, types: Iterable[str] | None = None) -> list[Artifact]:
         query = select(Artifact).where(Artifact.run_id == run_id)

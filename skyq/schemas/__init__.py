@@ -10,17 +10,22 @@ from skyq.schemas.enums import (
     RunType,
 )
 from skyq.schemas.task_run import FileInfo, ScriptRunResponse, TaskRunRequest, TaskRunResponse
+from skyq.schemas.timeline import ActionRecord, ArtifactResponse, StepRecord, TimelineEntry
 
 __all__ = [
     "ENGINE_RUN_TYPES",
     "SCREENSHOT_TYPES",
     "TERMINAL_STATUSES",
+    "ActionRecord",
+    "ArtifactResponse",
     "ArtifactType",
     "FileInfo",
     "RunEngine",
     "RunStatus",
     "RunType",
     "ScriptRunResponse",
+    "StepRecord",
     "TaskRunRequest",
     "TaskRunResponse",
+    "TimelineEntry",
 ]

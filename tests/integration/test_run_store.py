@@ -15,6 +15,7 @@ from sqlmodel import SQLModel
 
 from skyq.db import RunStore, make_engine
 from skyq.db.migrate import is_current, upgrade
+from skyq.db.run_store import ClaimState
 from skyq.schemas import RunStatus, TaskRunRequest
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -71,25 +72,64 @@ def test_create_run_is_idempotent_by_id(store):
     assert row.run_request["url"] == "https://example.com"
 
 
+def claim(store: RunStore, run_id: str, owner: str, lease: float = 60, attempts: int = 3):
+    return store.claim_run(run_id, owner, lease_seconds=lease, max_attempts=attempts)
+
+
 def test_status_changes_are_compare_and_set(store):
     org = store.ensure_organization("acme")
     run = store.create_run(org, TaskRunRequest(prompt="x"))
-    assert store.start_run(run.run_id)
-    assert not store.start_run(run.run_id), "a second start of a running run must lose"
+    assert claim(store, run.run_id, "a").state == ClaimState.claimed
+    second = claim(store, run.run_id, "b")
+    assert second.state == ClaimState.busy, "a second claim of a live run must lose"
+    assert 55 < second.retry_after <= 60
     assert store.get_run(run.run_id).attempt == 1
-    assert store.finish_run(run.run_id, RunStatus.completed, output={"a": 1})
+    assert not store.finish_run(run.run_id, RunStatus.failed, owner="b")
+    assert store.finish_run(run.run_id, RunStatus.completed, owner="a", output={"a": 1})
     assert not store.finish_run(run.run_id, RunStatus.failed, failure_reason="late")
     row = store.get_run(run.run_id)
     assert (row.status, row.output, row.failure_reason) == ("completed", {"a": 1}, None)
+    assert claim(store, run.run_id, "c").state == ClaimState.finished
     assert not store.request_cancel(run.run_id), "a finished run cannot be canceled"
 
 
-def test_concurrent_starts_let_exactly_one_win(store):
+def test_an_expired_lease_can_be_taken_over_and_the_old_owner_cannot_finish(store):
+    org = store.ensure_organization("acme")
+    run = store.create_run(org, TaskRunRequest(prompt="x"))
+    assert claim(store, run.run_id, "dead", lease=0).state == ClaimState.claimed
+    assert claim(store, run.run_id, "alive").state == ClaimState.claimed
+    row = store.get_run(run.run_id)
+    assert (row.attempt, row.lease_owner) == (2, "alive")
+    assert not store.renew_lease(run.run_id, "dead", 60)
+    assert store.renew_lease(run.run_id, "alive", 60)
+    assert not store.finish_run(run.run_id, RunStatus.completed, owner="dead")
+    assert store.finish_run(run.run_id, RunStatus.completed, owner="alive")
+
+
+def test_a_run_out_of_attempts_is_failed(store):
+    org = store.ensure_organization("acme")
+    run = store.create_run(org, TaskRunRequest(prompt="x"))
+    assert claim(store, run.run_id, "a", lease=0, attempts=1).state == ClaimState.claimed
+    assert claim(store, run.run_id, "b", attempts=1).state == ClaimState.exhausted
+    row = store.get_run(run.run_id)
+    assert row.status == "failed"
+    assert row.failure_reason == "the run's worker was lost 1 times; giving up"
+
+
+def test_a_queued_run_with_a_cancel_request_is_canceled_on_claim(store):
+    org = store.ensure_organization("acme")
+    run = store.create_run(org, TaskRunRequest(prompt="x"))
+    assert store.request_cancel(run.run_id)
+    assert claim(store, run.run_id, "a").state == ClaimState.finished
+    assert store.get_run(run.run_id).status == "canceled"
+
+
+def test_concurrent_claims_let_exactly_one_win(store):
     org = store.ensure_organization("acme")
     run = store.create_run(org, TaskRunRequest(prompt="x"))
     with ThreadPoolExecutor(8) as pool:
-        wins = list(pool.map(lambda _: store.start_run(run.run_id), range(8)))
-    assert wins.count(True) == 1
+        claims = list(pool.map(lambda i: claim(store, run.run_id, f"w{i}"), range(8)))
+    assert [c.state for c in claims].count(ClaimState.claimed) == 1
 
 
 def test_organization_scoping_of_reads(store):

@@ -3,10 +3,10 @@ from pydantic import ValidationError
 
 from skyq.agent.extraction import schema_problems
 from skyq.config import Settings
+from skyq.engines import ensure_supported
 from skyq.errors import ConfigurationError, InvalidRequestError
 from skyq.ids import task_run_id
 from skyq.llm import resolve_model
-from skyq.runner import ensure_supported
 from skyq.schemas import TaskRunRequest
 
 

@@ -1,0 +1,73 @@
+"""The API process: ``skyq api`` serves ``create_app()`` with uvicorn.
+
+It validates, writes the run row, enqueues, and answers at once; it never touches a
+browser (it does not import Playwright)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from skyq import __version__
+from skyq.api import pages, runs
+from skyq.api.state import ApiState
+from skyq.bootstrap import open_run_store, secret_key
+from skyq.config import Settings
+from skyq.db.key_store import KeyStore
+from skyq.errors import (
+    ConfigurationError,
+    InvalidRequestError,
+    QueueUnavailableError,
+    RunNotFoundError,
+)
+from skyq.queue import RunQueue, make_celery
+from skyq.signing import Signer
+from skyq.storage import open_artifact_store
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    store = open_run_store(settings)
+    state = ApiState(
+        settings=settings,
+        store=store,
+        keys=KeyStore(store.engine),
+        artifacts=open_artifact_store(settings),
+        queue=RunQueue(make_celery(settings)),
+        signer=Signer(secret_key(settings)),
+    )
+    app = FastAPI(
+        title="skyq",
+        version=__version__,
+        description="AI browser tasks at volume, on Skyvern's task-run API.",
+    )
+    app.state.skyq = state
+    app.include_router(runs.router)
+    app.include_router(pages.router)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.exception_handler(InvalidRequestError)
+    async def invalid_request(_: Request, exc: InvalidRequestError) -> JSONResponse:
+        detail = [{"loc": ["body", exc.field], "msg": exc.message, "type": "value_error"}]
+        return JSONResponse({"detail": detail}, status_code=422)
+
+    @app.exception_handler(RunNotFoundError)
+    async def not_found(_: Request, exc: RunNotFoundError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=404)
+
+    @app.exception_handler(QueueUnavailableError)
+    async def queue_down(_: Request, exc: QueueUnavailableError) -> JSONResponse:
+        return JSONResponse(
+            {"detail": "the queue is unavailable; try again shortly"},
+            status_code=503,
+            headers={"Retry-After": "5"},
+        )
+
+    @app.exception_handler(ConfigurationError)
+    async def misconfigured(_: Request, exc: ConfigurationError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=503)
+
+    return app

@@ -1,0 +1,115 @@
+"""The Skyvern-compatible run routes under /v1."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Annotated
+
+from fastapi import APIRouter, Header, HTTPException, Query
+from fastapi.concurrency import run_in_threadpool
+
+from skyq.api.auth import Organization, State
+from skyq.db.models import utcnow
+from skyq.engines import ensure_supported
+from skyq.errors import QueueUnavailableError
+from skyq.responses import artifact_response, timeline
+from skyq.schemas import (
+    ArtifactResponse,
+    RunStatus,
+    TaskRunRequest,
+    TaskRunResponse,
+    TimelineEntry,
+)
+
+router = APIRouter(prefix="/v1")
+MAX_WAIT_SECONDS = 60.0
+
+
+@router.post("/run/tasks", response_model=TaskRunResponse)
+def run_task(
+    body: TaskRunRequest,
+    state: State,
+    org: Organization,
+    x_user_agent: Annotated[str | None, Header()] = None,
+    x_max_steps_override: Annotated[int | None, Header(gt=0, le=1000)] = None,
+) -> TaskRunResponse:
+    """Start a task run: the row is written, the run is queued, the answer is immediate."""
+    ensure_supported(body)
+    updates: dict[str, object] = {}
+    if x_user_agent and not body.user_agent:
+        updates["user_agent"] = x_user_agent  # Skyvern's SDK sends it as a header
+    if x_max_steps_override and not body.max_steps:
+        updates["max_steps"] = x_max_steps_override
+    request = body.model_copy(update=updates)
+    run = state.store.create_run(org, request)
+    try:
+        state.queue.enqueue(run.run_id)
+    except QueueUnavailableError:
+        # Not accepted, so nothing is lost: the caller is told to try again.
+        state.store.transition(
+            run.run_id,
+            (RunStatus.queued,),
+            RunStatus.failed,
+            failure_reason="the queue was unavailable; the run was not started",
+            finished_at=utcnow(),
+        )
+        raise
+    return state.response(run)
+
+
+@router.get("/runs/{run_id}", response_model=TaskRunResponse)
+async def get_run(
+    run_id: str,
+    state: State,
+    org: Organization,
+    wait_seconds: Annotated[float, Query(ge=0, le=MAX_WAIT_SECONDS)] = 0,
+) -> TaskRunResponse:
+    """One run. With ``wait_seconds`` the answer waits until the run ends (or that
+    long), so a waiting client learns of the end at once instead of polling."""
+    run = await run_in_threadpool(state.store.get_run, run_id, org)
+    deadline = time.monotonic() + wait_seconds
+    while not RunStatus(run.status).is_final and time.monotonic() < deadline:
+        await asyncio.sleep(state.settings.wait_poll_seconds)
+        run = await run_in_threadpool(state.store.get_run, run_id, org)
+    return await run_in_threadpool(state.response, run)
+
+
+@router.post("/runs/{run_id}/cancel", response_model=TaskRunResponse)
+def cancel_run(run_id: str, state: State, org: Organization) -> TaskRunResponse:
+    """Cancel a run: a queued run never starts; a running one stops at its next step."""
+    store = state.store
+    run = store.get_run(run_id, org)
+    if run.status == RunStatus.canceled.value:
+        return state.response(run)
+    if RunStatus(run.status).is_final:
+        raise HTTPException(409, detail=f"run {run_id} already ended with status {run.status}")
+    store.request_cancel(run_id)
+    store.transition(
+        run_id,
+        (RunStatus.created, RunStatus.queued),
+        RunStatus.canceled,
+        failure_reason="canceled by the caller",
+        finished_at=utcnow(),
+    )
+    return state.response(store.get_run(run_id, org))
+
+
+@router.get("/runs/{run_id}/artifacts", response_model=list[ArtifactResponse])
+def list_artifacts(
+    run_id: str,
+    state: State,
+    org: Organization,
+    artifact_type: Annotated[list[str] | None, Query()] = None,
+) -> list[ArtifactResponse]:
+    state.store.get_run(run_id, org)
+    return [
+        artifact_response(a, state.artifact_url(a))
+        for a in state.store.artifacts(run_id, artifact_type)
+    ]
+
+
+@router.get("/runs/{run_id}/timeline", response_model=list[TimelineEntry])
+def get_timeline(run_id: str, state: State, org: Organization) -> list[TimelineEntry]:
+    state.store.get_run(run_id, org)
+    return timeline(state.store, run_id)

@@ -1,0 +1,69 @@
+"""The Celery app's configuration: what makes "nothing lost" true on Redis.
+
+Celery acks early by default (at-most-once). skyq acks late and rejects on a lost
+worker, so a run whose worker child died is delivered again; the run row's lease then
+decides whether that delivery may run it (skyq.db.run_store.claim_run). The broker's
+visibility timeout is only a backstop above the hard time limit: with Redis it is set
+once at delivery and a long run would otherwise be delivered twice.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+
+from skyq.config import Settings
+
+RUNS_QUEUE = "skyq.runs"
+RUN_TASK = "skyq.run_task"
+
+
+def celery_config(settings: Settings) -> dict[str, Any]:
+    soft = settings.run_timeout_seconds + 60
+    hard = settings.run_timeout_seconds + 120
+    transport = {
+        "visibility_timeout": int(hard + 300),
+        "socket_timeout": 10,
+        "socket_connect_timeout": 5,
+        "health_check_interval": 10,
+    }
+    return {
+        "broker_url": settings.broker_url,
+        "result_backend": settings.result_backend,
+        "task_serializer": "json",
+        "result_serializer": "json",
+        "accept_content": ["json"],
+        "task_default_queue": RUNS_QUEUE,
+        "task_routes": {RUN_TASK: {"queue": RUNS_QUEUE}},
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "task_acks_on_failure_or_timeout": True,
+        "worker_prefetch_multiplier": 1,
+        "task_soft_time_limit": soft,
+        "task_time_limit": hard,
+        "broker_transport_options": transport,
+        "result_backend_transport_options": transport,
+        "result_expires": 24 * 3600,
+        "worker_max_tasks_per_child": settings.worker_max_tasks_per_child,
+        "worker_cancel_long_running_tasks_on_connection_loss": True,
+        "broker_connection_retry_on_startup": True,
+        "task_track_started": True,
+        "worker_send_task_events": True,
+        "task_send_sent_event": True,
+        # The API must answer quickly even when Redis is down: a few fast tries only.
+        "task_publish_retry_policy": {
+            "max_retries": 2,
+            "interval_start": 0.1,
+            "interval_step": 0.2,
+            "interval_max": 0.5,
+        },
+    }
+
+
+def make_celery(settings: Settings | None = None) -> Celery:
+    """The Celery app; its configuration is read from the settings on first use, not
+    at import (``celery -A`` imports the module that holds the app)."""
+    app = Celery("skyq")
+    app.add_defaults(lambda: celery_config(settings or Settings()))
+    return app

@@ -1,0 +1,24 @@
+"""Putting runs on the queue. The run row is committed before its message is sent, so
+a worker never receives a run it cannot read."""
+
+from __future__ import annotations
+
+from celery import Celery
+from kombu.exceptions import KombuError, OperationalError
+
+from skyq.errors import QueueUnavailableError
+from skyq.queue.app import RUN_TASK, RUNS_QUEUE
+
+
+class RunQueue:
+    def __init__(self, app: Celery) -> None:
+        self.app = app
+
+    def enqueue(self, run_id: str) -> None:
+        """Send the run to the workers; the message's task id is the run id."""
+        try:
+            self.app.send_task(
+                RUN_TASK, kwargs={"run_id": run_id}, task_id=run_id, queue=RUNS_QUEUE
+            )
+        except (OperationalError, KombuError, OSError) as exc:
+            raise QueueUnavailableError(f"the queue is unavailable: {exc}") from exc

@@ -1,0 +1,73 @@
+"""What each worker child owns for its lifetime: a loop thread, one Chromium on it, and
+the stores. Made after the fork (a browser launched before it breaks every task)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from celery.signals import worker_process_init, worker_process_shutdown
+
+from skyq import logs
+from skyq.bootstrap import open_run_store
+from skyq.browser import BrowserRoom
+from skyq.config import Settings
+from skyq.errors import SkyqError
+from skyq.loop_thread import LoopThread
+from skyq.runner import RunServices, browser_options
+from skyq.storage import open_artifact_store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class WorkerState:
+    loop: LoopThread
+    services: RunServices
+
+
+_state: WorkerState | None = None
+
+
+def start() -> WorkerState:
+    global _state
+    if _state is not None:
+        return _state
+    settings = Settings()
+    logs.configure(settings.log_level)
+    store = open_run_store(settings)
+    room = BrowserRoom(browser_options(settings))
+    loop = LoopThread("skyq-browser")
+    try:
+        loop.run(room.browser(), timeout=60)  # launch now, not inside the first run
+    except SkyqError as exc:
+        # The child stays up: each run will fail with this reason, which is clearer to
+        # a caller than a worker that keeps restarting.
+        log.error("browser launch failed", extra={"error": str(exc)})
+    services = RunServices(
+        settings=settings, store=store, artifacts=open_artifact_store(settings), room=room
+    )
+    _state = WorkerState(loop=loop, services=services)
+    return _state
+
+
+def stop() -> None:
+    global _state
+    if _state is None:
+        return
+    try:
+        _state.loop.run(_state.services.room.close(), timeout=20)
+    finally:
+        _state.loop.stop()
+        _state = None
+
+
+@worker_process_init.connect
+def _on_process_init(**_: Any) -> None:
+    start()
+
+
+@worker_process_shutdown.connect
+def _on_process_shutdown(**_: Any) -> None:
+    stop()

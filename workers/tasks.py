@@ -1,0 +1,70 @@
+"""The Celery task: take a run id, call the runner once, turn the outcome into done or
+retry. No prompts, no Playwright, no SQL here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Task
+from celery.exceptions import SoftTimeLimitExceeded
+
+from skyq.agent.recorder import StepReport
+from skyq.errors import RunBusyError
+from skyq.queue import RUN_TASK
+from skyq.runner import execute_run, record_request
+from workers import process
+from workers.celery_app import app
+
+
+def _progress(task: Task) -> Any:
+    # Called on the browser's loop thread, where Celery's thread-local request is
+    # empty: the task id is taken now, on the task's own thread.
+    task_id = task.request.id
+
+    def report(step: StepReport) -> None:
+        last = step.actions[-1] if step.actions else (None, None)
+        task.update_state(
+            task_id=task_id,
+            state="RUNNING",
+            meta={
+                "step": step.order,
+                "max_steps": step.max_steps,
+                "url": step.url,
+                "last_action": last[0],
+                "last_element": last[1],
+            },
+        )
+
+    return report
+
+
+@app.task(name=RUN_TASK, bind=True, max_retries=None)
+def run_task(
+    self: Task,
+    run_id: str | None = None,
+    request: dict[str, Any] | None = None,
+    organization_id: str | None = None,
+) -> dict[str, Any]:
+    """Execute one run; returns its TaskRunResponse as a dict.
+
+    Called with ``run_id`` by skyq's API. Another service may send ``request`` (a
+    TaskRunRequest body) instead: the run row is then created here, idempotently,
+    with the message's task id as the run id.
+    """
+    worker = process.start()
+    services = worker.services
+    if request is not None:
+        run_id = record_request(services, request, run_id or self.request.id, organization_id)
+    if run_id is None:
+        raise ValueError("skyq.run_task needs run_id or request")
+    future = worker.loop.submit(execute_run(run_id, services, on_step=_progress(self)))
+    try:
+        response = future.result()
+    except RunBusyError as busy:
+        # Another live attempt holds the run (a duplicate delivery, or the redelivery
+        # of a run whose worker just died and whose lease has not expired yet).
+        raise self.retry(countdown=max(1.0, busy.retry_after), exc=busy) from None
+    except SoftTimeLimitExceeded:
+        future.cancel()
+        raise
+    return response.model_dump(mode="json")

@@ -108,8 +108,9 @@ async def execute_run(
     except Exception as exc:
         # A bug must still end the run: a row left 'running' helps nobody.
         log.exception("run crashed", extra={"run_id": run_id})
+        first_line = (str(exc).strip().splitlines() or [""])[0][:300]
         result = AgentResult(
-            RunStatus.failed, failure_reason=f"internal error: {type(exc).__name__}: {exc}"
+            RunStatus.failed, failure_reason=f"internal error: {type(exc).__name__}: {first_line}"
         )
     finally:
         heartbeat.cancel()

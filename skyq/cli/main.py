@@ -246,11 +246,13 @@ def worker(
     """Run a Celery worker on the skyq.runs queue; each child owns one Chromium.
 
     Other options are passed to `celery worker` as they are."""
+    from skyq.llm.litellm_client import preload
     from skyq.queue import RUNS_QUEUE
     from workers.celery_app import app
 
     settings = load_settings()
     open_run_store(settings)
+    preload()
     argv = ["worker", "-Q", RUNS_QUEUE, "-P", "prefork", "--loglevel", loglevel, "-E"]
     if concurrency:
         argv += ["--concurrency", str(concurrency)]

@@ -77,11 +77,14 @@ class Run(SQLModel, table=True):
 
 class Step(SQLModel, table=True):
     __tablename__ = "steps"
-    __table_args__ = (UniqueConstraint("run_id", "order"),)
+    # A run whose worker died is run again from its start: each attempt numbers its
+    # own steps, and the earlier attempt's steps stay for the record.
+    __table_args__ = (UniqueConstraint("run_id", "attempt", "order"),)
 
     step_id: str = Field(primary_key=True, max_length=64)
     run_id: str = Field(foreign_key="runs.run_id", index=True)
     organization_id: str = Field(max_length=64)
+    attempt: int = 1
     order: int
     status: str = Field(default="running", max_length=16)
     url: str | None = Field(default=None, sa_type=Text)

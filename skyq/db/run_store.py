@@ -265,6 +265,7 @@ class RunStore:
             step_id=ids.step_id(),
             run_id=run.run_id,
             organization_id=run.organization_id,
+            attempt=run.attempt,
             order=order,
             url=url,
         )
@@ -318,7 +319,11 @@ class RunStore:
 
     def steps(self, run_id: str) -> list[Step]:
         with self.session() as session:
-            query = select(Step).where(Step.run_id == run_id).order_by(col(Step.order))
+            query = (
+                select(Step)
+                .where(Step.run_id == run_id)
+                .order_by(col(Step.attempt), col(Step.order))
+            )
             return list(session.exec(query).all())
 
     def actions(self, run_id: str) -> list[Action]:
@@ -327,7 +332,7 @@ class RunStore:
                 select(Action)
                 .join(Step, col(Step.step_id) == col(Action.step_id))
                 .where(Action.run_id == run_id)
-                .order_by(col(Step.order), col(Action.order))
+                .order_by(col(Step.attempt), col(Step.order), col(Action.order))
             )
             return list(session.exec(query).all())
 

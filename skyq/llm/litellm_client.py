@@ -26,6 +26,12 @@ def _load_litellm() -> Any:
     return _litellm
 
 
+def preload() -> None:
+    """Import litellm now (3-4 s). A worker does this before it forks its children, so
+    each child shares the import instead of paying for it in its first run."""
+    _load_litellm()
+
+
 class LiteLLMClient:
     def __init__(self, config: ModelConfig) -> None:
         self.config = config

@@ -36,6 +36,7 @@ class ActionRecord(BaseModel):
 
 class StepRecord(BaseModel):
     step_id: str
+    attempt: int = 1
     order: int
     status: str
     url: str | None = None

@@ -116,6 +116,7 @@ def upgrade() -> None:
         sa.Column("step_id", sa.String(length=64), nullable=False),
         sa.Column("run_id", sa.String(), nullable=False),
         sa.Column("organization_id", sa.String(length=64), nullable=False),
+        sa.Column("attempt", sa.Integer(), nullable=False),
         sa.Column("order", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("url", sa.Text(), nullable=True),
@@ -129,7 +130,7 @@ def upgrade() -> None:
             ["runs.run_id"],
         ),
         sa.PrimaryKeyConstraint("step_id"),
-        sa.UniqueConstraint("run_id", "order"),
+        sa.UniqueConstraint("run_id", "attempt", "order"),
     )
     with op.batch_alter_table("steps", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_steps_run_id"), ["run_id"], unique=False)

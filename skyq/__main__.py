@@ -1,0 +1,5 @@
+"""`python -m skyq ...` is the `skyq` command."""
+
+from skyq.cli.main import main
+
+main()

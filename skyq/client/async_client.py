@@ -1,0 +1,229 @@
+"""AsyncClient: Skyvern's task-run methods over HTTP, against skyq (or Skyvern)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import httpx
+from pydantic import BaseModel
+
+from skyq.client.errors import error_for
+from skyq.client.options import RequestOptions
+from skyq.schemas import ArtifactResponse, RunStatus, TaskRunResponse, TimelineEntry
+
+DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+DEFAULT_MAX_RETRIES = 2
+# One long-poll request waits at most this long on the server before answering.
+LONG_POLL_SECONDS = 20.0
+
+
+def _schema(value: Any) -> Any:
+    if isinstance(value, type) and issubclass(value, BaseModel):
+        return value.model_json_schema()
+    return value
+
+
+class AsyncClient:
+    def __init__(
+        self,
+        base_url: str = DEFAULT_BASE_URL,
+        api_key: str | None = None,
+        *,
+        timeout: float = 60.0,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        headers = {"x-api-key": api_key} if api_key else {}
+        self._http = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"), headers=headers, timeout=timeout, transport=transport
+        )
+        self._max_retries = max_retries
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # the task-run API -------------------------------------------------------------
+
+    async def run_task(
+        self,
+        prompt: str,
+        *,
+        url: str | None = None,
+        engine: str = "skyvern-1.0",
+        wait_for_completion: bool = False,
+        timeout: float = 1800,
+        max_steps: int | None = None,
+        data_extraction_schema: dict[str, Any] | list[Any] | str | type[BaseModel] | None = None,
+        proxy_location: str | dict[str, Any] | None = None,
+        browser_session_id: str | None = None,
+        publish_workflow: bool | None = None,
+        webhook_url: str | None = None,
+        error_code_mapping: dict[str, str] | None = None,
+        totp_identifier: str | None = None,
+        totp_url: str | None = None,
+        title: str | None = None,
+        model: dict[str, Any] | None = None,
+        user_agent: str | None = None,
+        extra_http_headers: dict[str, str] | None = None,
+        include_action_history_in_verification: bool | None = None,
+        max_screenshot_scrolls: int | None = None,
+        browser_address: str | None = None,
+        run_with: str | None = None,
+        request_options: RequestOptions | None = None,
+    ) -> TaskRunResponse:
+        """Start a task run; with ``wait_for_completion`` return it once it has ended
+        (TimeoutError after ``timeout`` seconds)."""
+        body = {
+            "prompt": prompt,
+            "url": url,
+            "engine": engine,
+            "max_steps": max_steps,
+            "data_extraction_schema": _schema(data_extraction_schema),
+            "proxy_location": proxy_location,
+            "browser_session_id": browser_session_id,
+            "publish_workflow": publish_workflow,
+            "webhook_url": webhook_url,
+            "error_code_mapping": error_code_mapping,
+            "totp_identifier": totp_identifier,
+            "totp_url": totp_url,
+            "title": title,
+            "model": model,
+            "extra_http_headers": extra_http_headers,
+            "include_action_history_in_verification": include_action_history_in_verification,
+            "max_screenshot_scrolls": max_screenshot_scrolls,
+            "browser_address": browser_address,
+            "run_with": run_with,
+        }
+        headers = {"x-user-agent": user_agent} if user_agent else None
+        payload = {k: v for k, v in body.items() if v is not None}
+        data = await self._request(
+            "POST", "/v1/run/tasks", json=payload, headers=headers, options=request_options
+        )
+        run = TaskRunResponse.model_validate(data)
+        if not wait_for_completion:
+            return run
+        return await self.wait_for_run(run.run_id, timeout=timeout, request_options=request_options)
+
+    async def get_run(
+        self, run_id: str, *, request_options: RequestOptions | None = None
+    ) -> TaskRunResponse:
+        data = await self._request("GET", f"/v1/runs/{run_id}", options=request_options)
+        return TaskRunResponse.model_validate(data)
+
+    async def cancel_run(
+        self, run_id: str, *, request_options: RequestOptions | None = None
+    ) -> TaskRunResponse:
+        data = await self._request("POST", f"/v1/runs/{run_id}/cancel", options=request_options)
+        return TaskRunResponse.model_validate(data)
+
+    async def get_run_artifacts(
+        self,
+        run_id: str,
+        *,
+        artifact_type: str | list[str] | None = None,
+        request_options: RequestOptions | None = None,
+    ) -> list[ArtifactResponse]:
+        params = {"artifact_type": artifact_type} if artifact_type else None
+        data = await self._request(
+            "GET", f"/v1/runs/{run_id}/artifacts", params=params, options=request_options
+        )
+        return [ArtifactResponse.model_validate(item) for item in data]
+
+    async def get_run_timeline(
+        self, run_id: str, *, request_options: RequestOptions | None = None
+    ) -> list[TimelineEntry]:
+        data = await self._request("GET", f"/v1/runs/{run_id}/timeline", options=request_options)
+        return [TimelineEntry.model_validate(item) for item in data]
+
+    async def wait_for_run(
+        self,
+        run_id: str,
+        *,
+        timeout: float = 1800,
+        request_options: RequestOptions | None = None,
+    ) -> TaskRunResponse:
+        """Return the run once it has ended. skyq answers a long poll the moment the
+        run ends; a server that ignores ``wait_seconds`` is polled with backoff."""
+        deadline = time.monotonic() + timeout
+        pause = 0.2
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"run {run_id} did not finish within {timeout:g}s")
+            wait = min(LONG_POLL_SECONDS, remaining)
+            asked = time.monotonic()
+            data = await self._request(
+                "GET",
+                f"/v1/runs/{run_id}",
+                params={"wait_seconds": round(wait, 3)},
+                options=request_options,
+                read_timeout=wait + 30,
+            )
+            run = TaskRunResponse.model_validate(data)
+            if RunStatus(run.status).is_final:
+                return run
+            if time.monotonic() - asked < wait / 2:  # the server did not hold the poll
+                await asyncio.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+                pause = min(pause * 1.5, 2.0)
+
+    # transport --------------------------------------------------------------------
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        options: RequestOptions | None = None,
+        read_timeout: float | None = None,
+    ) -> Any:
+        """One call, retried on connection errors and 5xx answers (never on 4xx)."""
+        options = options or {}
+        if json is not None and options.get("additional_body_parameters"):
+            json = {**json, **options["additional_body_parameters"]}
+        params = {**(params or {}), **options.get("additional_query_parameters", {})}
+        headers = {**(headers or {}), **options.get("additional_headers", {})}
+        timeout: Any = httpx.USE_CLIENT_DEFAULT
+        if "timeout_in_seconds" in options or read_timeout is not None:
+            timeout = max(options.get("timeout_in_seconds", 0), read_timeout or 0)
+        retries = options.get("max_retries", self._max_retries)
+        for attempt in range(retries + 1):
+            last = attempt == retries
+            try:
+                response = await self._http.request(
+                    method,
+                    path,
+                    json=json,
+                    params=params or None,
+                    headers=headers,
+                    timeout=timeout,
+                )
+            except httpx.TransportError:
+                if last:
+                    raise
+                await asyncio.sleep(0.5 * 2**attempt)
+                continue
+            if response.status_code >= 500 and not last:
+                await asyncio.sleep(0.5 * 2**attempt)
+                continue
+            if response.status_code >= 400:
+                raise error_for(response.status_code, _body(response))
+            return response.json()
+        raise AssertionError("unreachable")  # the loop always returns or raises
+
+
+def _body(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return response.text

@@ -1,0 +1,150 @@
+"""A real skyq deployment on this machine: API and worker processes on Redis, PostgreSQL
+and an S3 server (moto). Only the model is a stand-in (tests/fake_llm.py)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import boto3
+import httpx
+import psycopg
+import redis
+
+from tests.s3_server import free_port
+
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
+    """Poll ``check`` until it holds; fail naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
+        time.sleep(0.05)
+
+
+def create_database() -> str:
+    name = f"skyq_test_{secrets.token_hex(4)}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    return name
+
+
+def drop_database(name: str) -> None:
+    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+class Cluster:
+    def __init__(self, home: Path, llm_url: str, s3_url: str, **settings: str) -> None:
+        self.home = home
+        self.database = create_database()
+        self.bucket = f"skyq-{secrets.token_hex(4)}"
+        boto3.client("s3", endpoint_url=s3_url, region_name="us-east-1").create_bucket(
+            Bucket=self.bucket
+        )
+        self.redis_db = 11
+        self.redis = redis.Redis(host="127.0.0.1", port=6379, db=self.redis_db)
+        self.redis.flushdb()
+        redis.Redis(host="127.0.0.1", port=6379, db=self.redis_db + 1).flushdb()
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("SKYQ_", "OPENAI_"))}
+        self.env.update(
+            SKYQ_HOME=str(home),
+            SKYQ_DATABASE_URL=f"postgresql://postgres@127.0.0.1:5432/{self.database}",
+            SKYQ_ARTIFACTS_URL=f"s3://{self.bucket}/artifacts",
+            SKYQ_S3_ENDPOINT_URL=s3_url,
+            SKYQ_BROKER_URL=f"redis://127.0.0.1:6379/{self.redis_db}",
+            SKYQ_RESULT_BACKEND=f"redis://127.0.0.1:6379/{self.redis_db + 1}",
+            SKYQ_LLM_MODEL="fake-model",
+            SKYQ_LLM_API_BASE=llm_url,
+            SKYQ_LLM_MAX_RETRIES="0",
+            SKYQ_PUBLIC_URL=self.url,
+            SKYQ_API_PORT=str(self.port),
+            SKYQ_LEASE_SECONDS="3",
+            SKYQ_NAVIGATION_TIMEOUT_SECONDS="5",
+            SKYQ_LOG_LEVEL="INFO",
+            AWS_ACCESS_KEY_ID="testing",
+            AWS_SECRET_ACCESS_KEY="testing",
+            AWS_DEFAULT_REGION="us-east-1",
+        )
+        self.env.update(settings)
+        self.processes: list[subprocess.Popen[bytes]] = []
+        self.skyq("db", "upgrade")
+
+    def skyq(self, *args: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "-m", "skyq", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip()
+
+    def start(self, *args: str, log: str) -> subprocess.Popen[bytes]:
+        with open(self.home / log, "ab") as out:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "skyq", *args],
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.processes.append(process)
+        return process
+
+    def start_api(self) -> subprocess.Popen[bytes]:
+        process = self.start("api", log="api.log")
+
+        def healthy() -> bool:
+            try:
+                return httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200
+            except httpx.TransportError:
+                assert process.poll() is None, (self.home / "api.log").read_text()
+                return False
+
+        wait_until(healthy, 60, "the API to answer /healthz")
+        return process
+
+    def start_worker(self, concurrency: int = 2) -> subprocess.Popen[bytes]:
+        process = self.start("worker", "-c", str(concurrency), log="worker.log")
+        wait_until(
+            lambda: (
+                len(self.children(process.pid)) >= concurrency
+                and "ready." in (self.home / "worker.log").read_text()
+            ),
+            90,
+            "the worker's children",
+        )
+        return process
+
+    @staticmethod
+    def children(pid: int) -> list[int]:
+        out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+        return [int(p) for p in out.split()]
+
+    def create_key(self, org: str) -> str:
+        return self.skyq("keys", "create", "--org", org)
+
+    def close(self) -> None:
+        for process in reversed(self.processes):
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+        drop_database(self.database)

@@ -1,0 +1,260 @@
+"""The distributed path end to end: SDK -> REST API -> Redis -> Celery workers (real
+processes, a Chromium each) -> PostgreSQL and S3. The model is the only stand-in."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+
+import httpx
+import psycopg
+import pytest
+
+import skyq
+from tests.cluster import Cluster, wait_until
+from tests.fake_llm import Call
+
+PRODUCTS = {
+    "Aurora Lamp": 29.99,
+    "Borealis Kettle": 54.0,
+    "Comet Headphones": 119.5,
+    "Dusk Backpack": 75.25,
+}
+STEP_DELAY_SECONDS = 0.7
+
+
+def shop_model(call: Call) -> dict:
+    """A stateless model: what it answers depends only on the request, so any number
+    of runs can share it. Tasks: 'Price of NAME', 'Slow N' (N steps, then done),
+    'Forever' (never done)."""
+    if call.kind == "verify":
+        return {"user_goal_achieved": True, "reasoning": "done"}
+    text = call.text
+    task = text.split("TASK: ", 1)[1].splitlines()[0]
+    if task.startswith("Price of "):
+        name = task.removeprefix("Price of ")
+        lines = text.splitlines()
+        price = float(lines[lines.index(name) + 1].lstrip("$"))
+        return {"actions": [{"action_type": "complete", "data": {"name": name, "price": price}}]}
+    done_steps = sum(1 for line in text.splitlines() if line.startswith("step "))
+    time.sleep(STEP_DELAY_SECONDS)
+    if task.startswith("Slow ") and done_steps >= int(task.split()[1]):
+        return {"actions": [{"action_type": "complete", "data": {"steps": done_steps}}]}
+    return {"actions": [{"action_type": "scroll", "direction": "down"}]}
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory, fake_llm_server, s3_server):
+    fake_llm_server.reset(shop_model)
+    deployment = Cluster(tmp_path_factory.mktemp("cluster"), fake_llm_server.url, s3_server)
+    try:
+        deployment.start_api()
+        deployment.start_worker(concurrency=2)
+        deployment.key_a = deployment.create_key("org-a")
+        deployment.key_b = deployment.create_key("org-b")
+        yield deployment
+    finally:
+        deployment.close()
+
+
+@pytest.fixture
+def model(fake_llm_server):
+    fake_llm_server.reset(shop_model)
+    yield fake_llm_server
+    assert not fake_llm_server.errors, fake_llm_server.errors
+
+
+@pytest.fixture
+def client(cluster):
+    with skyq.Client(cluster.url, api_key=cluster.key_a) as sdk:
+        yield sdk
+
+
+def db_row(cluster: Cluster, run_id: str) -> dict:
+    with psycopg.connect(cluster.env["SKYQ_DATABASE_URL"]) as connection:
+        cursor = connection.execute(
+            "SELECT status, attempt, lease_owner, step_count FROM runs WHERE run_id = %s", (run_id,)
+        )
+        status, attempt, owner, steps = cursor.fetchone()
+    return {"status": status, "attempt": attempt, "lease_owner": owner, "step_count": steps}
+
+
+def test_twenty_runs_at_once_through_the_async_sdk(cluster, model, sites):
+    async def submit_all() -> list[skyq.TaskRunResponse]:
+        async with skyq.AsyncClient(cluster.url, api_key=cluster.key_a) as sdk:
+            names = [list(PRODUCTS)[i % 4] for i in range(20)]
+            return await asyncio.gather(
+                *(
+                    sdk.run_task(
+                        f"Price of {name}",
+                        url=sites.url("products.html"),
+                        data_extraction_schema={
+                            "type": "object",
+                            "properties": {"name": {"type": "string"}, "price": {"type": "number"}},
+                        },
+                        wait_for_completion=True,
+                        timeout=180,
+                    )
+                    for name in names
+                )
+            )
+
+    runs = asyncio.run(submit_all())
+    assert len({r.run_id for r in runs}) == 20
+    for run in runs:
+        assert run.status == "completed", run.failure_reason
+        assert run.output == {"name": run.output["name"], "price": PRODUCTS[run.output["name"]]}
+        assert run.step_count == 1
+        assert run.app_url and run.app_url.startswith(cluster.url)
+        shot = httpx.get(run.screenshot_urls[0])
+        assert shot.status_code == 200 and shot.content[:3] == b"\xff\xd8\xff"
+        assert f"/{cluster.bucket}/artifacts/" in run.screenshot_urls[0]
+
+
+def test_the_api_answers_queued_at_once_and_the_worker_runs_it(cluster, model, sites, client):
+    started = time.monotonic()
+    run = client.run_task("Price of Aurora Lamp", url=sites.url("products.html"))
+    assert time.monotonic() - started < 2
+    assert run.status == "queued" and run.queued_at is not None and run.started_at is None
+    done = client.wait_for_run(run.run_id, timeout=60)
+    assert done.status == "completed" and done.output == {"name": "Aurora Lamp", "price": 29.99}
+    assert done.started_at >= done.queued_at and done.finished_at >= done.started_at
+    kinds = {a.artifact_type for a in client.get_run_artifacts(run.run_id)}
+    assert {"screenshot_llm", "llm_request", "llm_response", "screenshot_final"} <= kinds
+    only = client.get_run_artifacts(run.run_id, artifact_type="screenshot_final")
+    assert [a.artifact_type for a in only] == ["screenshot_final"]
+    assert httpx.get(only[0].signed_url).status_code == 200
+    timeline = client.get_run_timeline(run.run_id)
+    assert [entry.actions[0].action_type for entry in timeline] == ["complete"]
+
+
+def test_cancel_a_queued_run(cluster, model, sites, client):
+    # Two slow runs fill both worker children; the third waits in the queue.
+    blockers = [client.run_task("Slow 3", url=sites.url("long.html")) for _ in range(2)]
+    wait_until(
+        lambda: all(db_row(cluster, b.run_id)["status"] == "running" for b in blockers),
+        60,
+        "both children to be busy",
+    )
+    queued = client.run_task("Price of Aurora Lamp", url=sites.url("products.html"))
+    canceled = client.cancel_run(queued.run_id)
+    assert canceled.status == "canceled"
+    assert client.cancel_run(queued.run_id).status == "canceled"  # twice is fine
+    for blocker in blockers:
+        assert client.wait_for_run(blocker.run_id, timeout=120).status == "completed"
+    wait_until(lambda: cluster.redis.llen("skyq.runs") == 0, 30, "the queue to drain")
+    final = client.get_run(queued.run_id)
+    assert final.status == "canceled" and final.started_at is None and final.step_count == 0
+    with pytest.raises(skyq.ApiError) as finished:
+        client.cancel_run(blockers[0].run_id)
+    assert finished.value.status_code == 409
+
+
+def test_cancel_a_running_run_stops_it_at_the_next_step(cluster, model, sites, client):
+    run = client.run_task("Forever", url=sites.url("long.html"), max_steps=60)
+    wait_until(lambda: db_row(cluster, run.run_id)["step_count"] >= 2, 60, "two steps")
+    client.cancel_run(run.run_id)
+    final = client.wait_for_run(run.run_id, timeout=60)
+    assert final.status == "canceled"
+    assert 2 <= final.step_count < 60
+    assert final.screenshot_urls, "what the run made before the cancel is kept"
+
+
+def test_a_worker_child_killed_mid_run_does_not_lose_the_run(cluster, model, sites, client):
+    victim = client.run_task("Slow 3", url=sites.url("long.html"))
+    bystanders = [
+        client.run_task(f"Price of {name}", url=sites.url("products.html")) for name in PRODUCTS
+    ]
+    wait_until(lambda: db_row(cluster, victim.run_id)["step_count"] >= 1, 60, "the first step")
+    owner = db_row(cluster, victim.run_id)["lease_owner"]
+    pid = int(owner.split(":")[1])
+    os.kill(pid, signal.SIGKILL)
+    final = client.wait_for_run(victim.run_id, timeout=90)
+    assert final.status == "completed", final.failure_reason
+    assert final.output == {"steps": 3}
+    row = db_row(cluster, victim.run_id)
+    assert row["attempt"] == 2 and row["lease_owner"] != owner
+    for run in bystanders:
+        assert client.wait_for_run(run.run_id, timeout=90).status == "completed"
+
+
+def test_another_organization_sees_nothing(cluster, model, sites, client):
+    run = client.run_task("Price of Dusk Backpack", url=sites.url("products.html"))
+    with skyq.Client(cluster.url, api_key=cluster.key_b) as other:
+        for call in (
+            other.get_run,
+            other.cancel_run,
+            other.get_run_artifacts,
+            other.get_run_timeline,
+        ):
+            with pytest.raises(skyq.NotFoundError):
+                call(run.run_id)
+    assert client.wait_for_run(run.run_id, timeout=60).status == "completed"
+
+
+@pytest.mark.parametrize("key", [None, "", "skyq_00000000_wrong", "not-a-key"])
+def test_bad_keys_get_skyverns_403(cluster, key):
+    headers = {"x-api-key": key} if key is not None else {}
+    answer = httpx.get(f"{cluster.url}/v1/runs/tsk_x", headers=headers)
+    assert answer.status_code == 403
+    assert answer.json() == {"detail": "Invalid credentials"}
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        ({"engine": "skyvern-9"}, "engine", "Input should be"),
+        ({"engine": "openai-cua"}, "engine", "'openai-cua' is not supported yet"),
+        ({"max_steps": 0}, "max_steps", "greater than 0"),
+        ({"data_extraction_schema": {"type": "objekt"}}, "data_extraction_schema", "JSON Schema"),
+        ({"data_extraction_schema": "{oops"}, "data_extraction_schema", "not valid JSON"),
+        ({"url": "example.com/page"}, "url", "has no scheme"),
+        ({"prompt": ""}, "prompt", "at least 1 character"),
+    ],
+)
+def test_bad_input_is_a_422_naming_the_field(cluster, change, field, message):
+    body = {"prompt": "Price of Aurora Lamp", "url": "https://example.com", **change}
+    answer = httpx.post(
+        f"{cluster.url}/v1/run/tasks", json=body, headers={"x-api-key": cluster.key_a}
+    )
+    assert answer.status_code == 422
+    detail = answer.json()["detail"][0]
+    assert detail["loc"] == ["body", field]
+    assert message in detail["msg"]
+
+
+def test_malformed_json_and_unknown_run(cluster):
+    headers = {"x-api-key": cluster.key_a, "content-type": "application/json"}
+    answer = httpx.post(f"{cluster.url}/v1/run/tasks", content=b"{not json", headers=headers)
+    assert answer.status_code == 422
+    missing = httpx.get(f"{cluster.url}/v1/runs/tsk_doesnotexist", headers=headers)
+    assert missing.status_code == 404
+    assert "tsk_doesnotexist" in missing.json()["detail"]
+
+
+def test_run_page_and_signed_links(cluster, model, sites, client):
+    run = client.run_task(
+        "Price of Comet Headphones",
+        url=sites.url("products.html"),
+        wait_for_completion=True,
+        timeout=60,
+    )
+    page = httpx.get(run.app_url)
+    assert page.status_code == 200
+    assert "completed" in page.text and "Comet Headphones" in page.text
+    assert "<img src=" in page.text
+    tampered = run.app_url[:-4] + "0000"
+    assert httpx.get(tampered).status_code == 403
+
+
+def test_openapi_lists_the_skyvern_routes(cluster):
+    spec = httpx.get(f"{cluster.url}/openapi.json").json()
+    assert {
+        "/v1/run/tasks",
+        "/v1/runs/{run_id}",
+        "/v1/runs/{run_id}/cancel",
+        "/v1/runs/{run_id}/artifacts",
+        "/v1/runs/{run_id}/timeline",
+    } <= set(spec["paths"])

@@ -82,3 +82,20 @@ def test_mypy_strict_is_clean():
         [sys.executable, "-m", "mypy"], cwd=ROOT, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout
+
+
+def loaded_after_import(module: str) -> set[str]:
+    code = f"import sys, {module}; print(' '.join(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return set(out.stdout.split())
+
+
+def test_the_api_never_loads_playwright_or_litellm():
+    loaded = loaded_after_import("skyq.api.app")
+    assert not {m for m in loaded if m.startswith(("playwright", "litellm", "skyq.browser"))}
+
+
+def test_the_sdk_loads_no_browser_model_queue_or_database():
+    loaded = loaded_after_import("skyq")
+    heavy = ("playwright", "litellm", "celery", "sqlalchemy", "boto3", "skyq.browser")
+    assert not {m for m in loaded if m.startswith(heavy)}

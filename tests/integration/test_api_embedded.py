@@ -1,0 +1,90 @@
+"""The API in process (FastAPI's TestClient) on the embedded stores: SQLite and the
+local artifact store, whose files the API serves through signed links."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import redis
+from fastapi.testclient import TestClient
+
+from skyq.api.app import create_app
+from skyq.db.key_store import KeyStore
+from tests.fake_llm import Script
+from tests.integration.test_agent_actions import complete
+
+BROKER_DB = 13
+
+
+@pytest.fixture
+def broker():
+    connection = redis.Redis(host="127.0.0.1", port=6379, db=BROKER_DB)
+    connection.flushdb()
+    yield connection
+    connection.flushdb()
+
+
+def api_for(embedded, **overrides) -> tuple[TestClient, str]:
+    settings = embedded.settings.model_copy(
+        update={"broker_url": f"redis://127.0.0.1:6379/{BROKER_DB}", **overrides}
+    )
+    key = KeyStore(embedded.store.engine).create(embedded.org)
+    return TestClient(create_app(settings)), key
+
+
+def test_post_writes_the_row_and_puts_one_message_on_the_queue(embedded, broker):
+    api, key = api_for(embedded)
+    answer = api.post(
+        "/v1/run/tasks",
+        json={"prompt": "Do it", "url": "https://example.com"},
+        headers={"x-api-key": key, "x-user-agent": "agent/2", "x-max-steps-override": "7"},
+    )
+    assert answer.status_code == 200, answer.text
+    run = answer.json()
+    assert run["status"] == "queued" and run["run_id"].startswith("tsk_")
+    row = embedded.store.get_run(run["run_id"])
+    assert row.max_steps == 7 and row.run_request["user_agent"] == "agent/2"
+    messages = broker.lrange("skyq.runs", 0, -1)
+    assert len(messages) == 1
+    headers = json.loads(messages[0])["headers"]
+    assert headers["task"] == "skyq.run_task" and headers["id"] == run["run_id"]
+
+
+def test_a_broker_that_is_down_is_a_503_and_the_run_is_not_left_queued(embedded):
+    api, key = api_for(embedded, broker_url="redis://127.0.0.1:1/0")
+    answer = api.post("/v1/run/tasks", json={"prompt": "Do it"}, headers={"x-api-key": key})
+    assert answer.status_code == 503
+    assert answer.headers["retry-after"] == "5"
+    (row,) = embedded.store.list_runs(embedded.org)
+    assert row.status == "failed"
+    assert row.failure_reason == "the queue was unavailable; the run was not started"
+
+
+def test_local_artifacts_are_served_through_signed_links(embedded, fake_llm, sites):
+    fake_llm.script = Script([complete({"ok": True})])
+    done = embedded.run(prompt="Done", url=sites.url("products.html"))
+    api, key = api_for(embedded, public_url="http://testserver")
+    run = api.get(f"/v1/runs/{done.run_id}", headers={"x-api-key": key}).json()
+    assert run["status"] == "completed"
+    url = run["screenshot_urls"][0]
+    assert url.startswith("http://testserver/v1/artifacts/")
+    image = api.get(url)
+    assert image.status_code == 200 and image.content[:3] == b"\xff\xd8\xff"
+    assert image.headers["content-type"] == "image/jpeg"
+    assert image.headers["x-content-type-options"] == "nosniff"
+    assert api.get(url.replace("signature=", "signature=0")).status_code == 403
+    assert api.get(url.replace("expires=", "expires=1")).status_code == 403
+    listed = api.get(f"/v1/runs/{done.run_id}/artifacts", headers={"x-api-key": key}).json()
+    assert all(a["signed_url"].startswith("http://testserver/v1/artifacts/") for a in listed)
+    assert {a["artifact_type"] for a in listed} >= {"screenshot_llm", "llm_request"}
+
+
+def test_long_poll_returns_at_once_for_a_finished_run(embedded, fake_llm, sites):
+    fake_llm.script = Script([complete()])
+    done = embedded.run(prompt="Done", url=sites.url("products.html"))
+    api, key = api_for(embedded)
+    answer = api.get(f"/v1/runs/{done.run_id}?wait_seconds=30", headers={"x-api-key": key})
+    assert answer.status_code == 200 and answer.json()["status"] == "completed"
+    too_long = api.get(f"/v1/runs/{done.run_id}?wait_seconds=600", headers={"x-api-key": key})
+    assert too_long.status_code == 422

@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     llm_max_retries: int = Field(2, ge=0)
     llm_send_screenshots: bool = True
 
+    extraction_models: list[str] = Field(
+        default_factory=list,
+        description='Pydantic models callers may name as data_extraction_schema ("pkg.mod:Cls").',
+    )
     default_max_steps: int = Field(10, gt=0)
     max_elements_in_prompt: int = Field(1500, gt=0)
     max_text_chars_in_prompt: int = Field(40_000, gt=0)

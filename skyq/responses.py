@@ -12,6 +12,7 @@ from skyq.schemas import (
     ArtifactResponse,
     ArtifactType,
     FileInfo,
+    LLMUsage,
     RunStatus,
     RunType,
     StepRecord,
@@ -70,6 +71,9 @@ def task_run_response(
         step_count=run.step_count,
         run_request=TaskRunRequest.model_validate(run.run_request),
         title=run.title,
+        llm_usage=LLMUsage(
+            input_tokens=run.input_tokens, output_tokens=run.output_tokens, cost=run.llm_cost
+        ),
     )
 
 

@@ -26,6 +26,7 @@ from skyq.errors import RunBusyError, RunNotFoundError, SkyqError
 from skyq.llm import LLM, ModelConfig, resolve_model
 from skyq.responses import task_run_response
 from skyq.run_recorder import StoredRunRecorder
+from skyq.schema_registry import SchemaRegistry
 from skyq.schemas import ArtifactType, RunStatus, TaskRunRequest, TaskRunResponse
 from skyq.storage import ArtifactStore
 
@@ -62,7 +63,8 @@ def record_request(
 ) -> str:
     """Create the run row for a request that came straight over the queue (a Celery
     signature from another service). Idempotent: the id derives from the task id."""
-    request = TaskRunRequest.model_validate(body)
+    registry = SchemaRegistry.from_import_paths(services.settings.extraction_models)
+    request = registry.resolve(TaskRunRequest.model_validate(body))
     run_id = task_id if task_id.startswith("tsk_") else "tsk_" + task_id.replace("-", "")
     store = services.store
     org = organization_id or store.ensure_organization(services.settings.organization_name)

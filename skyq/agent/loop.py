@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from skyq.agent import prompts
 from skyq.agent.actions import AgentAction, CompleteAction, TerminateAction
-from skyq.agent.extraction import schema_problems
+from skyq.agent.extraction import coerce, schema_problems
 from skyq.agent.page import ActionOutcome, Observation, PageDriver
 from skyq.agent.recorder import RunRecorder, StepReport
 from skyq.agent.replies import (
@@ -199,10 +199,12 @@ class Agent:
         usage = Usage()
         if data is None:
             data, usage = await self._extract(step_id, obs, None, [])
+        data = coerce(data, schema)
         problems = schema_problems(data, schema)
         if problems:  # the one repair round
             data, more = await self._extract(step_id, obs, data, problems)
             usage += more
+            data = coerce(data, schema)
             problems = schema_problems(data, schema)
         return data, problems, usage
 

@@ -21,6 +21,7 @@ from skyq.errors import (
     RunNotFoundError,
 )
 from skyq.queue import RunQueue, make_celery
+from skyq.schema_registry import SchemaRegistry
 from skyq.signing import Signer
 from skyq.storage import open_artifact_store
 
@@ -35,6 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         artifacts=open_artifact_store(settings),
         queue=RunQueue(make_celery(settings)),
         signer=Signer(secret_key(settings)),
+        schemas=SchemaRegistry.from_import_paths(settings.extraction_models),
     )
     app = FastAPI(
         title="skyq",

@@ -14,7 +14,7 @@ from skyq.api.auth import State
 from skyq.api.state import ApiState
 from skyq.errors import RunNotFoundError, StorageError
 from skyq.responses import timeline
-from skyq.schemas import SCREENSHOT_TYPES, RunStatus, TaskRunResponse, TimelineEntry
+from skyq.schemas import SCREENSHOT_TYPES, LLMUsage, RunStatus, TaskRunResponse, TimelineEntry
 
 router = APIRouter()
 Expires = Annotated[int, Query()]
@@ -77,10 +77,13 @@ def render_run_page(
         shot = shots.get(entry.step.step_id)
         image = f"<img src='{e(shot)}' alt='step {entry.step.order}'>" if shot else ""
         rows.append(
-            f"<section><h3>Step {entry.step.order} <small>{e(entry.step.url or '')}</small></h3>"
+            f"<section><h3>Step {entry.step.order} <small>{e(entry.step.url or '')} · "
+            f"{entry.step.input_tokens + entry.step.output_tokens} tokens · "
+            f"${entry.step.llm_cost:.4f}</small></h3>"
             f"<ul>{actions}</ul>{image}</section>"
         )
     output = json.dumps(response.output, indent=2, ensure_ascii=False)
+    usage = response.llm_usage or LLMUsage()
     title = response.title or (response.run_request.prompt if response.run_request else "")
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>{e(response.run_id)} · skyq</title>
@@ -93,7 +96,8 @@ img{{max-width:100%;border:1px solid #ccc}} pre{{background:#f4f4f4;padding:1rem
 <h1>{e(title)}</h1>
 <p>Run <code>{e(response.run_id)}</code> · status
 <span class="status {e(response.status.value)}">{e(response.status.value)}</span>
-· {response.step_count or 0} steps</p>
+· {response.step_count or 0} steps
+· {usage.input_tokens} tokens in, {usage.output_tokens} out, ${usage.cost:.4f}</p>
 {f'<p class="failed">{e(response.failure_reason)}</p>' if response.failure_reason else ""}
 <h2>Output</h2><pre>{e(output)}</pre>
 <h2>Steps</h2>{"".join(rows) or "<p>No steps yet.</p>"}

@@ -41,7 +41,7 @@ def run_task(
         updates["user_agent"] = x_user_agent  # Skyvern's SDK sends it as a header
     if x_max_steps_override and not body.max_steps:
         updates["max_steps"] = x_max_steps_override
-    request = body.model_copy(update=updates)
+    request = state.schemas.resolve(body.model_copy(update=updates))
     run = state.store.create_run(org, request)
     try:
         state.queue.enqueue(run.run_id)

@@ -11,6 +11,7 @@ from skyq.db.key_store import KeyStore
 from skyq.db.models import Artifact, Run
 from skyq.queue import RunQueue
 from skyq.responses import task_run_response
+from skyq.schema_registry import SchemaRegistry
 from skyq.schemas import TaskRunResponse
 from skyq.signing import Signer
 from skyq.storage import ArtifactStore, LocalArtifactStore
@@ -26,6 +27,7 @@ class ApiState:
     artifacts: ArtifactStore
     queue: RunQueue
     signer: Signer
+    schemas: SchemaRegistry
 
     @property
     def base(self) -> str:

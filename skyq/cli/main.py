@@ -22,6 +22,7 @@ from skyq.db.models import utcnow
 from skyq.errors import ConfigurationError, InvalidRequestError, SkyqError
 from skyq.llm import resolve_model
 from skyq.responses import task_run_response, timeline
+from skyq.schema_registry import SchemaRegistry
 from skyq.schemas import RunStatus, TaskRunRequest
 from skyq.storage import open_artifact_store
 
@@ -106,6 +107,7 @@ def run(
     except ValidationError as exc:
         fail(_flag_names(_first_problem(exc)))
     _check_can_run(settings, request)
+    request = SchemaRegistry.from_import_paths(settings.extraction_models).resolve(request)
     store = open_run_store(settings)
     artifacts = open_artifact_store(settings)
     org = store.ensure_organization(settings.organization_name)

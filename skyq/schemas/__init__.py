@@ -9,7 +9,13 @@ from skyq.schemas.enums import (
     RunStatus,
     RunType,
 )
-from skyq.schemas.task_run import FileInfo, ScriptRunResponse, TaskRunRequest, TaskRunResponse
+from skyq.schemas.task_run import (
+    FileInfo,
+    LLMUsage,
+    ScriptRunResponse,
+    TaskRunRequest,
+    TaskRunResponse,
+)
 from skyq.schemas.timeline import ActionRecord, ArtifactResponse, StepRecord, TimelineEntry
 
 __all__ = [
@@ -20,6 +26,7 @@ __all__ = [
     "ArtifactResponse",
     "ArtifactType",
     "FileInfo",
+    "LLMUsage",
     "RunEngine",
     "RunStatus",
     "RunType",

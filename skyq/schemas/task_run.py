@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -14,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from skyq.schemas.enums import RunEngine, RunStatus, RunType
 
 MAX_STEPS_LIMIT = 1000
+SCHEMA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{0,199}")
 ALLOWED_URL_SCHEMES = ("http", "https")
 
 
@@ -32,14 +34,17 @@ def check_http_url(url: str) -> str:
     return url
 
 
-def normalize_extraction_schema(value: Any) -> dict[str, Any] | list[Any] | None:
-    """Parse a schema given as JSON text and check that it is a valid JSON Schema."""
+def normalize_extraction_schema(value: Any) -> dict[str, Any] | list[Any] | str | None:
+    """Parse a schema given as JSON text and check that it is a valid JSON Schema; a
+    bare name (``Product``) is kept for the registry to resolve."""
     if value is None:
         return None
     if isinstance(value, str):
         text = value.strip()
         if not text:
             return None
+        if SCHEMA_NAME.fullmatch(text):
+            return text  # the name of a registered schema, resolved by SchemaRegistry
         try:
             value = json.loads(text)
         except json.JSONDecodeError as exc:
@@ -126,6 +131,15 @@ class ScriptRunResponse(BaseModel):
     ai_fallback_triggered: bool = False
 
 
+class LLMUsage(BaseModel):
+    """skyq's addition: what the run's model calls used (cost from litellm's cost map;
+    0 for models it does not price, such as local servers)."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost: float = 0.0
+
+
 class TaskRunResponse(BaseModel):
     """What GET /v1/runs/{run_id} answers for a task run."""
 
@@ -150,3 +164,4 @@ class TaskRunResponse(BaseModel):
     step_count: int | None = None
     run_request: TaskRunRequest | None = None
     title: str | None = None
+    llm_usage: LLMUsage | None = None

@@ -22,7 +22,10 @@ from skyvern.client import Skyvern as SyncSkyvern
 async def check(base_url: str, key: str, page: str) -> None:
     sdk = Skyvern(base_url=base_url, api_key=key)
     run = await sdk.run_task(
-        prompt="Get the page title", url=page, wait_for_completion=True, timeout=120,
+        prompt="Get the page title",
+        url=page,
+        wait_for_completion=True,
+        timeout=120,
         user_agent="skyvern-sdk-check/1.0",
     )
     assert run.status == "completed", run

@@ -151,7 +151,7 @@ def test_schema_output_from_an_extract_call(embedded, fake_llm, sites):
 
 
 def test_schema_repair_round(embedded, fake_llm, sites):
-    bad = {"products": [{"name": "Aurora Lamp", "price": "$29.99", "rating": 4.5}]}
+    bad = {"products": [{"name": "Aurora Lamp", "price": "ask us", "rating": 4.5}]}
     fake_llm.script = Script([complete(bad)], extract=[TOP3])
     response = embedded.run(
         prompt="Extract", url=sites.url("products.html"), data_extraction_schema=PRODUCTS_SCHEMA
@@ -159,7 +159,7 @@ def test_schema_repair_round(embedded, fake_llm, sites):
     assert response.status == "completed"
     assert response.output == TOP3
     repair = fake_llm.calls[-1].text
-    assert "products/0/price: '$29.99' is not of type 'number'" in repair
+    assert "products/0/price: 'ask us' is not of type 'number'" in repair
 
 
 def test_schema_still_invalid_after_repair_fails(embedded, fake_llm, sites):

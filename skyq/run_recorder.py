@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import mimetypes
 from collections.abc import Callable
 
 from skyq import ids
@@ -50,14 +51,22 @@ class StoredRunRecorder:
         self.last_step_id = step.step_id
         return step.step_id
 
-    def save_artifact(self, step_id: str | None, kind: ArtifactType, data: bytes, ext: str) -> None:
+    def save_artifact(
+        self,
+        step_id: str | None,
+        kind: ArtifactType,
+        data: bytes,
+        ext: str,
+        filename: str | None = None,
+    ) -> None:
         step = self._steps.get(step_id) if step_id else None
         artifact_id = ids.artifact_id()
         key = (
             f"{self.run.organization_id}/{self.run.run_id}/"
             f"{step.order if step else 0:03d}/{kind.value}_{artifact_id}.{ext}"
         )
-        content_type = CONTENT_TYPES.get(ext, "application/octet-stream")
+        guessed = mimetypes.guess_type(filename)[0] if filename else None
+        content_type = guessed or CONTENT_TYPES.get(ext, "application/octet-stream")
         uri = self.artifacts.put(key, data, content_type)
         self.store.add_artifact(
             Artifact(
@@ -69,6 +78,7 @@ class StoredRunRecorder:
                 uri=uri,
                 checksum=hashlib.sha256(data).hexdigest(),
                 file_size=len(data),
+                filename=filename,
                 content_type=content_type,
             )
         )

@@ -25,6 +25,7 @@ from skyq.engines import ensure_supported
 from skyq.errors import RunBusyError, RunNotFoundError, SkyqError
 from skyq.llm import LLM, ModelConfig, resolve_model
 from skyq.responses import task_run_response
+from skyq.run_files import RunFiles
 from skyq.run_recorder import StoredRunRecorder
 from skyq.schema_registry import SchemaRegistry
 from skyq.schemas import ArtifactType, RunStatus, TaskRunRequest, TaskRunResponse
@@ -178,8 +179,11 @@ async def _drive(run: Run, services: RunServices, recorder: StoredRunRecorder) -
             timings,
             max_nodes=settings.max_elements_in_prompt,
             max_text=settings.max_text_chars_in_prompt,
+            max_download_bytes=settings.max_file_bytes,
         )
-        result = await Agent(task, llm=llm, page=page, recorder=recorder).run()
+        files = RunFiles(run, services.store, services.artifacts, max_bytes=settings.max_file_bytes)
+        agent = Agent(task, llm=llm, page=page, recorder=recorder, files=files)
+        result = await agent.run()
         with contextlib.suppress(SkyqError):
             shot = await page.screenshot()
             recorder.save_artifact(

@@ -47,6 +47,13 @@ class KeypressAction(_Action):
     id: str | None = Field(None, description="Focus this element first.")
 
 
+class UploadFileAction(_Action):
+    action_type: Literal["upload_file"]
+    id: str = Field(description="The file input.")
+    file_url: str | None = Field(None, description="An http(s) URL of the file to upload.")
+    artifact_id: str | None = Field(None, description="A stored artifact (a_...) to upload.")
+
+
 class GotoAction(_Action):
     action_type: Literal["goto"]
     url: str
@@ -72,6 +79,7 @@ AgentAction = Annotated[
     | SelectOptionAction
     | ScrollAction
     | KeypressAction
+    | UploadFileAction
     | GotoAction
     | WaitAction
     | CompleteAction
@@ -85,6 +93,7 @@ ACTION_TYPES = (
     "select_option",
     "scroll",
     "keypress",
+    "upload_file",
     "goto",
     "wait",
     "complete",

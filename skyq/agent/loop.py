@@ -6,6 +6,7 @@ browser, model or queue library: it is handed a PageDriver, an LLM and a recorde
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Callable
@@ -13,10 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from skyq.agent import prompts
-from skyq.agent.actions import AgentAction, CompleteAction, TerminateAction
+from skyq.agent.actions import AgentAction, CompleteAction, TerminateAction, UploadFileAction
 from skyq.agent.extraction import coerce, schema_problems
 from skyq.agent.page import ActionOutcome, Observation, PageDriver
-from skyq.agent.recorder import RunRecorder, StepReport
+from skyq.agent.recorder import FileSource, RunRecorder, StepReport
 from skyq.agent.replies import (
     ProtocolViolation,
     StepPlan,
@@ -29,6 +30,7 @@ from skyq.llm.base import LLM, Message, Usage
 from skyq.schemas import ArtifactType, RunStatus
 
 T = TypeVar("T")
+DOWNLOAD_GRACE_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -55,17 +57,32 @@ class AgentResult:
 
 class Agent:
     def __init__(
-        self, task: AgentTask, *, llm: LLM, page: PageDriver, recorder: RunRecorder
+        self,
+        task: AgentTask,
+        *,
+        llm: LLM,
+        page: PageDriver,
+        recorder: RunRecorder,
+        files: FileSource | None = None,
     ) -> None:
         self.task = task
         self.llm = llm
         self.page = page
         self.recorder = recorder
+        self.files = files
+        self._last_step_id: str | None = None
         self.brief = prompts.TaskBrief(task.prompt, task.schema, dict(task.error_codes))
         self.history: list[prompts.HistoryEntry] = []
         self.feedback: str | None = None
 
     async def run(self) -> AgentResult:
+        result = await self._run()
+        # Downloads still arriving when the run ended belong to it too.
+        with contextlib.suppress(SkyqError):
+            await self._keep_downloads(self._last_step_id, wait_seconds=DOWNLOAD_GRACE_SECONDS)
+        return result
+
+    async def _run(self) -> AgentResult:
         started = time.monotonic()
         limit = self.task.time_limit_seconds
         try:
@@ -93,6 +110,7 @@ class Agent:
     async def _step(self, order: int) -> AgentResult | None:
         started = time.monotonic()
         step_id = self.recorder.start_step(order, self.page.url)
+        self._last_step_id = step_id
         usage = Usage()
         done: list[tuple[str, str | None]] = []
         result: AgentResult | None = None
@@ -158,11 +176,42 @@ class Agent:
                 reason = action.reasoning or "the agent decided the task cannot be done"
                 return AgentResult(RunStatus.terminated, failure_reason=reason), Usage()
             url_before = self.page.url
-            outcome = await self.page.act(action)
+            if isinstance(action, UploadFileAction):
+                outcome = await self._upload(action)
+            else:
+                outcome = await self.page.act(action)
             self._record(order, step_id, index, action, outcome, element_text)
+            await self._keep_downloads(step_id, order=order)
             if not outcome.ok or self.page.url != url_before:
                 break
         return None, Usage()
+
+    async def _upload(self, action: UploadFileAction) -> ActionOutcome:
+        if self.files is None:
+            return ActionOutcome(ok=False, error="uploads are not available in this run")
+        try:
+            file = await self.files(action)
+        except LookupError as exc:
+            return ActionOutcome(ok=False, error=str(exc))
+        return await self.page.upload(action.id, file)
+
+    async def _keep_downloads(
+        self, step_id: str | None, *, order: int | None = None, wait_seconds: float = 0.0
+    ) -> None:
+        for file in await self.page.take_downloads(wait_seconds):
+            ext = _extension(file.name)
+            self.recorder.save_artifact(step_id, ArtifactType.download, file.data, ext, file.name)
+            if order is not None:
+                self.history.append(
+                    prompts.HistoryEntry(
+                        step=order,
+                        action_type="download",
+                        element_id=None,
+                        element_text=None,
+                        detail=f"{json.dumps(file.name)} ({len(file.data)} bytes)",
+                        ok=True,
+                    )
+                )
 
     async def _complete(
         self, order: int, step_id: str, index: int, action: CompleteAction
@@ -302,6 +351,11 @@ class Agent:
         except SkyqError:
             return  # a dead page has no picture; the step's failure says why
         self.recorder.save_artifact(step_id, ArtifactType.screenshot_action, shot, "jpg")
+
+
+def _extension(filename: str) -> str:
+    suffix = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    return suffix if suffix.isalnum() and len(suffix) <= 10 else "bin"
 
 
 def _element_text(text: str, attrs: dict[str, str]) -> str | None:

@@ -54,6 +54,14 @@ class ActionOutcome:
     detail: str | None = None
 
 
+@dataclass(frozen=True)
+class FileData:
+    """A file in memory: one the page downloaded, or one to upload."""
+
+    name: str
+    data: bytes
+
+
 class PageDriver(Protocol):
     @property
     def url(self) -> str: ...
@@ -68,6 +76,15 @@ class PageDriver(Protocol):
 
     async def act(self, action: AgentAction) -> ActionOutcome:
         """Perform one browser action (never complete/terminate)."""
+        ...
+
+    async def upload(self, element_id: str, file: FileData) -> ActionOutcome:
+        """Put ``file`` into the file input ``element_id``."""
+        ...
+
+    async def take_downloads(self, wait_seconds: float = 0.0) -> list[FileData]:
+        """Files the page downloaded since the last call (waiting up to
+        ``wait_seconds`` for downloads still in progress)."""
         ...
 
     async def screenshot(self) -> bytes: ...

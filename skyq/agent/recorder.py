@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from skyq.agent.actions import AgentAction
-from skyq.agent.page import ActionOutcome
+from skyq.agent.actions import AgentAction, UploadFileAction
+from skyq.agent.page import ActionOutcome, FileData
 from skyq.llm.base import Usage
 from skyq.schemas import ArtifactType
 
@@ -24,6 +24,12 @@ class StepReport:
     usage: Usage
 
 
+class FileSource(Protocol):
+    async def __call__(self, action: UploadFileAction) -> FileData:
+        """The file an upload_file action names; raises LookupError saying why not."""
+        ...
+
+
 class RunRecorder(Protocol):
     def cancel_requested(self) -> bool: ...
 
@@ -32,7 +38,12 @@ class RunRecorder(Protocol):
         ...
 
     def save_artifact(
-        self, step_id: str | None, kind: ArtifactType, data: bytes, ext: str
+        self,
+        step_id: str | None,
+        kind: ArtifactType,
+        data: bytes,
+        ext: str,
+        filename: str | None = None,
     ) -> None: ...
 
     def record_action(

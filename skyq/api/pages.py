@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import json
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import HTMLResponse, Response
@@ -38,10 +39,13 @@ def artifact_content(
         data = state.artifacts.get(artifact.uri)
     except StorageError:
         raise HTTPException(404, detail="Artifact not found") from None
+    headers = {"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=300"}
+    if artifact.artifact_type == "download":
+        # A downloaded file is the site's content, not ours: never render it on our origin.
+        name = quote(artifact.filename or artifact.artifact_id)
+        headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{name}"
     return Response(
-        data,
-        media_type=artifact.content_type or "application/octet-stream",
-        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=300"},
+        data, media_type=artifact.content_type or "application/octet-stream", headers=headers
     )
 
 

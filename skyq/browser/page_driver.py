@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
+import mimetypes
 import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from playwright.async_api import Download, FilePayload, Frame, Locator, Page
 from playwright.async_api import Error as PlaywrightError
-from playwright.async_api import Frame, Locator, Page
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
 from skyq.agent.actions import (
@@ -24,9 +27,11 @@ from skyq.agent.actions import (
     SelectOptionAction,
     WaitAction,
 )
-from skyq.agent.page import ActionOutcome, Observation, PageNode
+from skyq.agent.page import ActionOutcome, FileData, Observation, PageNode
 from skyq.errors import BrowserError, NavigationError
 from skyq.schemas.task_run import check_http_url
+
+log = logging.getLogger(__name__)
 
 ID_ATTRIBUTE = "data-skyq-id"
 _NET_ERROR = re.compile(r"net::(ERR_[A-Z_]+)")
@@ -52,6 +57,7 @@ class PageTimings:
     action_seconds: float = 5.0
     evaluate_seconds: float = 10.0
     settle_seconds: float = 2.0
+    download_seconds: float = 60.0
 
 
 class PlaywrightPage:
@@ -62,13 +68,19 @@ class PlaywrightPage:
         *,
         max_nodes: int = 1500,
         max_text: int = 40_000,
+        max_download_bytes: int = 100 * 2**20,
     ) -> None:
         self.page = page
         self.timings = timings
         self.max_nodes = max_nodes
         self.max_text = max_text
+        self.max_download_bytes = max_download_bytes
         self._next_id = 1
         self._frames: dict[str, Frame] = {}
+        self._downloads: list[asyncio.Task[FileData | None]] = []
+        page.on("download", self._on_download)
+        # Downloads from popups and new tabs count too.
+        page.context.on("page", lambda opened: opened.on("download", self._on_download))
 
     @property
     def url(self) -> str:
@@ -205,6 +217,52 @@ class PlaywrightPage:
             if isinstance(exc, PlaywrightError):
                 self._raise_if_dead(exc)
             raise BrowserError(f"the page did not answer: {_first_line(exc)}") from None
+
+    # downloads and uploads -------------------------------------------------------
+
+    def _on_download(self, download: Download) -> None:
+        self._downloads.append(asyncio.get_running_loop().create_task(self._save(download)))
+
+    async def _save(self, download: Download) -> FileData | None:
+        """The finished download, or None (too slow, too large, or failed). The path is
+        awaited with a deadline: Playwright's own wait has none."""
+        try:
+            path = await asyncio.wait_for(download.path(), self.timings.download_seconds)
+        except TimeoutError:
+            with contextlib.suppress(PlaywrightError):
+                await download.cancel()
+            log.warning("download timed out", extra={"file": download.suggested_filename})
+            return None
+        except PlaywrightError:
+            return None
+        size = path.stat().st_size
+        if size > self.max_download_bytes:
+            log.warning(
+                "download too large", extra={"file": download.suggested_filename, "bytes": size}
+            )
+            return None
+        return FileData(download.suggested_filename or "download", path.read_bytes())
+
+    async def take_downloads(self, wait_seconds: float = 0.0) -> list[FileData]:
+        if not self._downloads:
+            return []
+        done, pending = await asyncio.wait(self._downloads, timeout=wait_seconds or 0.001)
+        self._downloads = list(pending)
+        return [f for f in (task.result() for task in done) if f is not None]
+
+    async def upload(self, element_id: str, file: FileData) -> ActionOutcome:
+        kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+        payload: FilePayload = {"name": file.name, "mimeType": kind, "buffer": file.data}
+        try:
+            await self._locate(element_id).set_input_files(
+                payload, timeout=self.timings.action_seconds * 1000
+            )
+        except LookupError as exc:
+            return ActionOutcome(ok=False, error=str(exc))
+        except PlaywrightError as exc:
+            self._raise_if_dead(exc)
+            return ActionOutcome(ok=False, error=_first_line(exc))
+        return ActionOutcome(ok=True)
 
     # actions -------------------------------------------------------------------
 

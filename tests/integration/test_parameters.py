@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 from pydantic import BaseModel
@@ -162,3 +163,109 @@ def test_tokens_and_cost_per_step_and_run(embedded, fake_llm, sites):
     steps = embedded.store.steps(response.run_id)
     assert sum(s.llm_cost for s in steps) == usage.cost
     assert [s.input_tokens for s in steps] == [100, 200]
+
+
+def test_downloads_are_stored_and_listed(embedded, fake_llm, sites):
+    def download_both(call):
+        return {
+            "actions": [
+                {"action_type": "click", "id": call.id_of("Download the city report")},
+                {"action_type": "click", "id": call.id_of("Generate export")},
+            ]
+        }
+
+    fake_llm.script = Script([download_both, complete()])
+    response = embedded.run(prompt="Download the reports", url=sites.url("downloads.html"))
+    assert response.status == "completed"
+    files = {f.filename: f for f in response.downloaded_files}
+    assert set(files) == {"cities-report.csv", "generated.csv"}
+    report = files["cities-report.csv"]
+    original = (sites_root() / "files/report.csv").read_bytes()
+    assert report.file_size == len(original)
+    assert report.checksum == hashlib.sha256(original).hexdigest()
+    assert report.modified_at is not None and report.artifact_id.startswith("a_")
+    assert embedded.artifacts.get(report.url) == original
+    assert '"cities-report.csv"' in fake_llm.calls[1].text  # the model is told
+
+
+def test_upload_file_from_a_stored_artifact_and_from_a_url(embedded, fake_llm, sites):
+    fake_llm.script = Script(
+        [
+            lambda c: act({"action_type": "click", "id": c.id_of("Download the city report")}),
+            complete(),
+        ]
+    )
+    downloaded = embedded.run(prompt="Download", url=sites.url("downloads.html"))
+    artifact_id = downloaded.downloaded_files[0].artifact_id
+
+    fake_llm.reset(
+        Script(
+            [
+                lambda c: act(
+                    {
+                        "action_type": "upload_file",
+                        "id": c.id_of('type="file"'),
+                        "artifact_id": artifact_id,
+                    }
+                ),
+                complete(),
+            ]
+        )
+    )
+    embedded.run(prompt="Upload the report", url=sites.url("upload.html"))
+    assert (
+        "Received cities-report.csv (42 bytes), first line: city,population"
+        in fake_llm.calls[1].text
+    )
+
+    fake_llm.reset(
+        Script(
+            [
+                lambda c: act(
+                    {
+                        "action_type": "upload_file",
+                        "id": c.id_of('type="file"'),
+                        "file_url": sites.url("files/report.csv"),
+                    }
+                ),
+                complete(),
+            ]
+        )
+    )
+    embedded.run(prompt="Upload the report", url=sites.url("upload.html"))
+    assert "Received report.csv (42 bytes)" in fake_llm.calls[1].text
+
+
+def test_upload_of_another_organizations_artifact_is_refused(embedded, fake_llm, sites):
+    fake_llm.script = Script(
+        [
+            lambda c: act({"action_type": "click", "id": c.id_of("Download the city report")}),
+            complete(),
+        ]
+    )
+    theirs = embedded.run(prompt="Download", url=sites.url("downloads.html"))
+    artifact_id = theirs.downloaded_files[0].artifact_id
+    embedded.org = embedded.store.ensure_organization("someone-else")
+    fake_llm.reset(
+        Script(
+            [
+                lambda c: act(
+                    {
+                        "action_type": "upload_file",
+                        "id": c.id_of('type="file"'),
+                        "artifact_id": artifact_id,
+                    }
+                ),
+                complete(),
+            ]
+        )
+    )
+    embedded.run(prompt="Upload", url=sites.url("upload.html"))
+    assert f"FAILED: no artifact {artifact_id}" in fake_llm.calls[1].text
+    assert "No file chosen yet" in fake_llm.calls[1].text
+
+
+def sites_root():
+    from tests.sites.server import SITES
+
+    return SITES

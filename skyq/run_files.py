@@ -1,0 +1,69 @@
+"""RunFiles: where an upload_file action's file comes from, a URL or a stored artifact
+of the run's own organization."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import PurePosixPath
+from urllib.parse import urlsplit
+
+import httpx
+
+from skyq.agent.actions import UploadFileAction
+from skyq.agent.page import FileData
+from skyq.db import RunStore
+from skyq.db.models import Run
+from skyq.errors import StorageError
+from skyq.schemas.task_run import check_http_url
+from skyq.storage import ArtifactStore
+
+
+class RunFiles:
+    def __init__(
+        self, run: Run, store: RunStore, artifacts: ArtifactStore, *, max_bytes: int
+    ) -> None:
+        self.run = run
+        self.store = store
+        self.artifacts = artifacts
+        self.max_bytes = max_bytes
+
+    async def __call__(self, action: UploadFileAction) -> FileData:
+        if action.artifact_id:
+            return await self._artifact(action.artifact_id)
+        if action.file_url:
+            return await self._fetch(action.file_url)
+        raise LookupError("upload_file needs a file_url or an artifact_id")
+
+    async def _artifact(self, artifact_id: str) -> FileData:
+        artifact = await asyncio.to_thread(self.store.get_artifact, artifact_id)
+        if artifact is None or artifact.organization_id != self.run.organization_id:
+            raise LookupError(f"no artifact {artifact_id}")
+        try:
+            data = await asyncio.to_thread(self.artifacts.get, artifact.uri)
+        except StorageError as exc:
+            raise LookupError(f"artifact {artifact_id} cannot be read") from exc
+        return FileData(artifact.filename or f"{artifact_id}.bin", data)
+
+    async def _fetch(self, url: str) -> FileData:
+        try:
+            url = check_http_url(url)
+        except ValueError as exc:
+            raise LookupError(f"file_url {exc}") from None
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            async with (
+                httpx.AsyncClient(timeout=30, follow_redirects=True) as http,
+                http.stream("GET", url) as response,
+            ):
+                if response.status_code != 200:
+                    raise LookupError(f"file_url answered HTTP {response.status_code}")
+                async for chunk in response.aiter_bytes():
+                    size += len(chunk)
+                    if size > self.max_bytes:
+                        raise LookupError(f"file_url is larger than {self.max_bytes} bytes")
+                    chunks.append(chunk)
+        except httpx.HTTPError as exc:
+            raise LookupError(f"file_url could not be fetched: {exc}") from None
+        name = PurePosixPath(urlsplit(url).path).name or "upload.bin"
+        return FileData(name, b"".join(chunks))

@@ -77,6 +77,11 @@ class Settings(BaseSettings):
     lease_seconds: float = Field(30.0, gt=0, description="A run's lease; renewed while alive.")
     max_attempts: int = Field(3, gt=0, description="Executions of a run before it is failed.")
     worker_max_tasks_per_child: int = Field(50, gt=0)
+    webhook_timeout_seconds: float = Field(15.0, gt=0)
+    webhook_max_attempts: int = Field(6, gt=0, description="Deliveries tried before giving up.")
+    webhook_backoff_seconds: float = Field(
+        5.0, gt=0, description="Wait after the first failed delivery; doubles each time."
+    )
     wait_poll_seconds: float = Field(0.1, gt=0, description="Long-poll check interval.")
 
     organization_name: str = Field("local", description="Organization of embedded runs.")

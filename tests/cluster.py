@@ -71,6 +71,7 @@ class Cluster:
             SKYQ_PUBLIC_URL=self.url,
             SKYQ_API_PORT=str(self.port),
             SKYQ_LEASE_SECONDS="3",
+            SKYQ_WEBHOOK_BACKOFF_SECONDS="0.3",
             SKYQ_NAVIGATION_TIMEOUT_SECONDS="5",
             SKYQ_LOG_LEVEL="INFO",
             AWS_ACCESS_KEY_ID="testing",

@@ -14,9 +14,11 @@ from skyq.bootstrap import open_run_store
 from skyq.browser import BrowserRoom
 from skyq.config import Settings
 from skyq.errors import SkyqError
+from skyq.links import Links
 from skyq.loop_thread import LoopThread
 from skyq.runner import RunServices, browser_options
 from skyq.storage import open_artifact_store
+from skyq.webhooks import WebhookSender
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +27,7 @@ log = logging.getLogger(__name__)
 class WorkerState:
     loop: LoopThread
     services: RunServices
+    webhooks: WebhookSender
 
 
 _state: WorkerState | None = None
@@ -45,10 +48,12 @@ def start() -> WorkerState:
         # The child stays up: each run will fail with this reason, which is clearer to
         # a caller than a worker that keeps restarting.
         log.error("browser launch failed", extra={"error": str(exc)})
-    services = RunServices(
-        settings=settings, store=store, artifacts=open_artifact_store(settings), room=room
+    artifacts = open_artifact_store(settings)
+    services = RunServices(settings=settings, store=store, artifacts=artifacts, room=room)
+    links = Links.from_settings(settings, artifacts)
+    _state = WorkerState(
+        loop=loop, services=services, webhooks=WebhookSender(settings, store, links)
     )
-    _state = WorkerState(loop=loop, services=services)
     return _state
 
 

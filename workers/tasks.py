@@ -10,8 +10,9 @@ from celery.exceptions import SoftTimeLimitExceeded
 
 from skyq.agent.recorder import StepReport
 from skyq.errors import RunBusyError
-from skyq.queue import RUN_TASK
+from skyq.queue import RUN_TASK, WEBHOOK_TASK, RunQueue
 from skyq.runner import execute_run, record_request
+from skyq.webhooks import webhook_due
 from workers import process
 from workers.celery_app import app
 
@@ -67,4 +68,18 @@ def run_task(
     except SoftTimeLimitExceeded:
         future.cancel()
         raise
+    if webhook_due(services.store, response):
+        RunQueue(app).enqueue_webhook(response.run_id)
     return response.model_dump(mode="json")
+
+
+@app.task(name=WEBHOOK_TASK, bind=True, max_retries=None)
+def send_webhook(self: Task, run_id: str) -> dict[str, Any]:
+    """POST the run's webhook; retried with exponential backoff until it is delivered
+    or ``SKYQ_WEBHOOK_MAX_ATTEMPTS`` attempts have failed (each one is recorded)."""
+    sender = process.start().webhooks
+    attempt = self.request.retries + 1
+    outcome = sender.attempt(run_id, attempt)
+    if outcome.delivered or attempt >= sender.settings.webhook_max_attempts:
+        return {"delivered": outcome.delivered, "attempts": attempt, "error": outcome.error}
+    raise self.retry(countdown=sender.backoff(attempt))

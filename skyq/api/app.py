@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from skyq import __version__
 from skyq.api import pages, runs
 from skyq.api.state import ApiState
-from skyq.bootstrap import open_run_store, secret_key
+from skyq.bootstrap import open_run_store
 from skyq.config import Settings
 from skyq.db.key_store import KeyStore
 from skyq.errors import (
@@ -20,22 +20,23 @@ from skyq.errors import (
     QueueUnavailableError,
     RunNotFoundError,
 )
+from skyq.links import Links
 from skyq.queue import RunQueue, make_celery
 from skyq.schema_registry import SchemaRegistry
-from skyq.signing import Signer
 from skyq.storage import open_artifact_store
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     store = open_run_store(settings)
+    artifacts = open_artifact_store(settings)
     state = ApiState(
         settings=settings,
         store=store,
         keys=KeyStore(store.engine),
-        artifacts=open_artifact_store(settings),
+        artifacts=artifacts,
         queue=RunQueue(make_celery(settings)),
-        signer=Signer(secret_key(settings)),
+        links=Links.from_settings(settings, artifacts),
         schemas=SchemaRegistry.from_import_paths(settings.extraction_models),
     )
     app = FastAPI(

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Header, HTTPException, Request
 
 from skyq.api.state import ApiState
+from skyq.db.models import ApiKey
 
 INVALID = "Invalid credentials"
 
@@ -16,16 +17,21 @@ def api_state(request: Request) -> ApiState:
     return state
 
 
-def organization(
+def caller(
     state: Annotated[ApiState, Depends(api_state)],
     x_api_key: Annotated[str | None, Header()] = None,
-) -> str:
-    """The caller's organization id; 403 with Skyvern's body for any bad key."""
-    org = state.keys.organization_for(x_api_key)
-    if org is None:
+) -> ApiKey:
+    """The caller's key; 403 with Skyvern's body for any bad key."""
+    key = state.keys.find(x_api_key)
+    if key is None:
         raise HTTPException(status_code=403, detail=INVALID)
-    return org
+    return key
+
+
+def organization(key: Annotated[ApiKey, Depends(caller)]) -> str:
+    return key.organization_id
 
 
 State = Annotated[ApiState, Depends(api_state)]
+Caller = Annotated[ApiKey, Depends(caller)]
 Organization = Annotated[str, Depends(organization)]

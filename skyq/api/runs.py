@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, HTTPException, Query
 from fastapi.concurrency import run_in_threadpool
 
-from skyq.api.auth import Organization, State
+from skyq.api.auth import Caller, Organization, State
 from skyq.db.models import utcnow
 from skyq.engines import ensure_supported
 from skyq.errors import QueueUnavailableError
@@ -21,6 +21,7 @@ from skyq.schemas import (
     TaskRunResponse,
     TimelineEntry,
 )
+from skyq.webhooks import webhook_due
 
 router = APIRouter(prefix="/v1")
 MAX_WAIT_SECONDS = 60.0
@@ -30,7 +31,7 @@ MAX_WAIT_SECONDS = 60.0
 def run_task(
     body: TaskRunRequest,
     state: State,
-    org: Organization,
+    key: Caller,
     x_user_agent: Annotated[str | None, Header()] = None,
     x_max_steps_override: Annotated[int | None, Header(gt=0, le=1000)] = None,
 ) -> TaskRunResponse:
@@ -42,7 +43,7 @@ def run_task(
     if x_max_steps_override and not body.max_steps:
         updates["max_steps"] = x_max_steps_override
     request = state.schemas.resolve(body.model_copy(update=updates))
-    run = state.store.create_run(org, request)
+    run = state.store.create_run(key.organization_id, request, api_key_id=key.api_key_id)
     try:
         state.queue.enqueue(run.run_id)
     except QueueUnavailableError:
@@ -92,7 +93,22 @@ def cancel_run(run_id: str, state: State, org: Organization) -> TaskRunResponse:
         failure_reason="canceled by the caller",
         finished_at=utcnow(),
     )
-    return state.response(store.get_run(run_id, org))
+    response = state.response(store.get_run(run_id, org))
+    if webhook_due(store, response):  # a queued run ends here, not in a worker
+        state.queue.enqueue_webhook(run_id)
+    return response
+
+
+@router.post("/runs/{run_id}/retry_webhook")
+def retry_webhook(run_id: str, state: State, org: Organization) -> dict[str, str]:
+    """Send the run's webhook again."""
+    run = state.store.get_run(run_id, org)
+    if not run.run_request.get("webhook_url"):
+        raise HTTPException(400, detail=f"run {run_id} has no webhook_url")
+    if not RunStatus(run.status).is_final:
+        raise HTTPException(409, detail=f"run {run_id} has not ended yet")
+    state.queue.enqueue_webhook(run_id)
+    return {"status": "queued"}
 
 
 @router.get("/runs/{run_id}/artifacts", response_model=list[ArtifactResponse])

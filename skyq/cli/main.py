@@ -23,7 +23,7 @@ from skyq.errors import ConfigurationError, InvalidRequestError, SkyqError
 from skyq.llm import resolve_model
 from skyq.responses import task_run_response, timeline
 from skyq.schema_registry import SchemaRegistry
-from skyq.schemas import RunStatus, TaskRunRequest
+from skyq.schemas import RunStatus, TaskRunRequest, TaskRunResponse
 from skyq.storage import open_artifact_store
 
 EXIT_NOT_COMPLETED = 1
@@ -124,12 +124,27 @@ def run(
         )
         fail(f"run {run_row.run_id} interrupted", 130)
     click.echo(response.model_dump_json(indent=2))
+    _send_webhook(settings, store, artifacts, response)
     if response.status != RunStatus.completed:
         click.echo(
             f"skyq: run {response.run_id} {response.status.value}: {response.failure_reason}",
             err=True,
         )
         sys.exit(EXIT_NOT_COMPLETED)
+
+
+def _send_webhook(
+    settings: Settings, store: RunStore, artifacts: Any, response: TaskRunResponse
+) -> None:
+    from skyq.links import Links
+    from skyq.webhooks import WebhookSender, webhook_due
+
+    if not webhook_due(store, response):
+        return
+    sender = WebhookSender(settings, store, Links.from_settings(settings, artifacts))
+    outcome = sender.deliver_now(response.run_id)
+    if not outcome.delivered:
+        click.echo(f"skyq: webhook not delivered: {outcome.error}", err=True)
 
 
 def _check_can_run(settings: Settings, request: TaskRunRequest) -> None:
@@ -249,13 +264,14 @@ def worker(
 
     Other options are passed to `celery worker` as they are."""
     from skyq.llm.litellm_client import preload
-    from skyq.queue import RUNS_QUEUE
+    from skyq.queue import RUNS_QUEUE, WEBHOOKS_QUEUE
     from workers.celery_app import app
 
     settings = load_settings()
     open_run_store(settings)
     preload()
-    argv = ["worker", "-Q", RUNS_QUEUE, "-P", "prefork", "--loglevel", loglevel, "-E"]
+    queues = f"{RUNS_QUEUE},{WEBHOOKS_QUEUE}"
+    argv = ["worker", "-Q", queues, "-P", "prefork", "--loglevel", loglevel, "-E"]
     if concurrency:
         argv += ["--concurrency", str(concurrency)]
     if autoscale:

@@ -8,7 +8,7 @@ import hmac
 import secrets
 
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from skyq import ids
 from skyq.db.models import ApiKey
@@ -35,7 +35,10 @@ class KeyStore:
     def create(self, organization_id: str) -> str:
         """A new key for the organization. The plaintext is returned once, never stored."""
         prefix = secrets.token_hex(4)
-        key = f"{KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
+        # Longer than SHA-256's 64-byte block on purpose: HMAC then keys itself with
+        # sha256(key), which is what we store, so webhooks can be signed the way
+        # Skyvern signs them (HMAC keyed with the API key) without keeping the key.
+        key = f"{KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(48)}"
         with Session(self.engine) as session:
             session.add(
                 ApiKey(
@@ -48,7 +51,8 @@ class KeyStore:
             session.commit()
         return key
 
-    def organization_for(self, key: str | None) -> str | None:
+    def find(self, key: str | None) -> ApiKey | None:
+        """The live key row for ``key``, or None."""
         prefix = split_key(key) if key else None
         if prefix is None or key is None:
             return None
@@ -58,4 +62,16 @@ class KeyStore:
             return None
         if not hmac.compare_digest(row.key_hash, hash_key(key)):
             return None
-        return row.organization_id
+        return row
+
+    def signing_key(self, organization_id: str, api_key_id: str | None) -> bytes | None:
+        """The HMAC key equivalent to the API key that created the run (or, for runs
+        created without one, the organization's newest key)."""
+        with Session(self.engine) as session:
+            query = select(ApiKey).where(
+                ApiKey.organization_id == organization_id, col(ApiKey.revoked_at).is_(None)
+            )
+            if api_key_id:
+                query = query.where(ApiKey.api_key_id == api_key_id)
+            row = session.exec(query.order_by(col(ApiKey.created_at).desc())).first()
+        return bytes.fromhex(row.key_hash) if row else None

@@ -68,6 +68,8 @@ class Run(SQLModel, table=True):
     output_tokens: int = 0
     llm_cost: float = 0.0
     browser_session_id: str | None = Field(default=None, max_length=64)
+    api_key_id: str | None = Field(default=None, max_length=64)
+    webhook_queued_at: datetime | None = _when(nullable=True)
     created_at: datetime = _when(index=True)
     modified_at: datetime = _when()
     queued_at: datetime | None = _when(nullable=True)
@@ -127,3 +129,19 @@ class Artifact(SQLModel, table=True):
     content_type: str | None = Field(default=None, max_length=100)
     created_at: datetime = _when()
     modified_at: datetime = _when()
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """One attempt to deliver a run's webhook, kept whatever its outcome."""
+
+    __tablename__ = "webhook_deliveries"
+
+    delivery_id: str = Field(primary_key=True, max_length=64)
+    run_id: str = Field(foreign_key="runs.run_id", index=True)
+    organization_id: str = Field(max_length=64)
+    url: str = Field(sa_type=Text)
+    attempt: int
+    status_code: int | None = None
+    error: str | None = Field(default=None, sa_type=Text)
+    duration_ms: int = 0
+    created_at: datetime = _when()

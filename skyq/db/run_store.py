@@ -18,7 +18,7 @@ from sqlalchemy import Engine, and_, func, or_, update
 from sqlmodel import Session, col, select
 
 from skyq import ids
-from skyq.db.models import Action, Artifact, Organization, Run, Step, utcnow
+from skyq.db.models import Action, Artifact, Organization, Run, Step, WebhookDelivery, utcnow
 from skyq.errors import RunNotFoundError
 from skyq.schemas import ENGINE_RUN_TYPES, TERMINAL_STATUSES, RunStatus, TaskRunRequest
 
@@ -70,6 +70,7 @@ class RunStore:
         *,
         run_id: str | None = None,
         status: RunStatus = RunStatus.queued,
+        api_key_id: str | None = None,
     ) -> Run:
         """Insert the run row; with a ``run_id`` that exists already, return that row."""
         run_id = run_id or ids.task_run_id()
@@ -90,6 +91,7 @@ class RunStore:
                 run_request=request.model_dump(mode="json"),
                 max_steps=request.max_steps or self.default_max_steps,
                 browser_session_id=request.browser_session_id,
+                api_key_id=api_key_id,
                 created_at=now,
                 modified_at=now,
                 queued_at=now if status == RunStatus.queued else None,
@@ -257,6 +259,34 @@ class RunStore:
         with self.session() as session:
             flag = session.exec(select(Run.cancel_requested).where(Run.run_id == run_id)).first()
         return bool(flag)
+
+    def claim_webhook(self, run_id: str) -> bool:
+        """True for the one caller that gets to queue the run's webhook (a run ends
+        once, but the code paths that see it end can run more than once)."""
+        statement = (
+            update(Run)
+            .where(col(Run.run_id) == run_id)
+            .where(col(Run.webhook_queued_at).is_(None))
+            .values(webhook_queued_at=utcnow())
+        )
+        with self.session() as session:
+            claimed = session.exec(statement).rowcount == 1
+            session.commit()
+        return bool(claimed)
+
+    def add_delivery(self, delivery: WebhookDelivery) -> None:
+        with self.session() as session:
+            session.add(delivery)
+            session.commit()
+
+    def deliveries(self, run_id: str) -> list[WebhookDelivery]:
+        query = (
+            select(WebhookDelivery)
+            .where(WebhookDelivery.run_id == run_id)
+            .order_by(col(WebhookDelivery.created_at))
+        )
+        with self.session() as session:
+            return list(session.exec(query).all())
 
     # steps and actions ---------------------------------------------------------
 

@@ -1,7 +1,22 @@
 """The queue room: Celery's configuration and the producer. Celery is imported only
 here and in workers/."""
 
-from skyq.queue.app import RUN_TASK, RUNS_QUEUE, celery_config, make_celery
+from skyq.queue.app import (
+    RUN_TASK,
+    RUNS_QUEUE,
+    WEBHOOK_TASK,
+    WEBHOOKS_QUEUE,
+    celery_config,
+    make_celery,
+)
 from skyq.queue.producer import RunQueue
 
-__all__ = ["RUNS_QUEUE", "RUN_TASK", "RunQueue", "celery_config", "make_celery"]
+__all__ = [
+    "RUNS_QUEUE",
+    "RUN_TASK",
+    "WEBHOOKS_QUEUE",
+    "WEBHOOK_TASK",
+    "RunQueue",
+    "celery_config",
+    "make_celery",
+]

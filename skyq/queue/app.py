@@ -17,6 +17,8 @@ from skyq.config import Settings
 
 RUNS_QUEUE = "skyq.runs"
 RUN_TASK = "skyq.run_task"
+WEBHOOKS_QUEUE = "skyq.webhooks"
+WEBHOOK_TASK = "skyq.send_webhook"
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
@@ -35,7 +37,10 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "result_serializer": "json",
         "accept_content": ["json"],
         "task_default_queue": RUNS_QUEUE,
-        "task_routes": {RUN_TASK: {"queue": RUNS_QUEUE}},
+        "task_routes": {
+            RUN_TASK: {"queue": RUNS_QUEUE},
+            WEBHOOK_TASK: {"queue": WEBHOOKS_QUEUE},
+        },
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "task_acks_on_failure_or_timeout": True,

@@ -7,7 +7,7 @@ from celery import Celery
 from kombu.exceptions import KombuError, OperationalError
 
 from skyq.errors import QueueUnavailableError
-from skyq.queue.app import RUN_TASK, RUNS_QUEUE
+from skyq.queue.app import RUN_TASK, RUNS_QUEUE, WEBHOOK_TASK, WEBHOOKS_QUEUE
 
 
 class RunQueue:
@@ -16,9 +16,15 @@ class RunQueue:
 
     def enqueue(self, run_id: str) -> None:
         """Send the run to the workers; the message's task id is the run id."""
+        self._send(RUN_TASK, RUNS_QUEUE, {"run_id": run_id}, task_id=run_id)
+
+    def enqueue_webhook(self, run_id: str) -> None:
+        self._send(WEBHOOK_TASK, WEBHOOKS_QUEUE, {"run_id": run_id})
+
+    def _send(
+        self, task: str, queue: str, kwargs: dict[str, str], task_id: str | None = None
+    ) -> None:
         try:
-            self.app.send_task(
-                RUN_TASK, kwargs={"run_id": run_id}, task_id=run_id, queue=RUNS_QUEUE
-            )
+            self.app.send_task(task, kwargs=kwargs, task_id=task_id, queue=queue)
         except (OperationalError, KombuError, OSError) as exc:
             raise QueueUnavailableError(f"the queue is unavailable: {exc}") from exc

@@ -4,6 +4,9 @@ processes, a Chromium each) -> PostgreSQL and S3. The model is the only stand-in
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
+import json
 import os
 import signal
 import time
@@ -15,6 +18,7 @@ import pytest
 import skyq
 from tests.cluster import Cluster, wait_until
 from tests.fake_llm import Call
+from tests.receiver import Receiver
 
 PRODUCTS = {
     "Aurora Lamp": 29.99,
@@ -258,3 +262,65 @@ def test_openapi_lists_the_skyvern_routes(cluster):
         "/v1/runs/{run_id}/artifacts",
         "/v1/runs/{run_id}/timeline",
     } <= set(spec["paths"])
+
+
+def test_webhook_reaches_a_receiver_that_was_down_twice(cluster, model, sites, client):
+    receiver = Receiver(fail_first=2)
+    try:
+        run = client.run_task(
+            "Price of Aurora Lamp",
+            url=sites.url("products.html"),
+            webhook_url=receiver.url,
+            wait_for_completion=True,
+            timeout=60,
+        )
+        wait_until(lambda: receiver.delivered(), 60, "the webhook")
+        assert [d.answered for d in receiver.deliveries] == [500, 500, 200]
+        delivery = receiver.delivered()[0]
+        # Verified the way a receiver written for Skyvern does it, with the API key.
+        expected = hmac.new(cluster.key_a.encode(), delivery.body, hashlib.sha256).hexdigest()
+        assert delivery.headers["x-skyvern-signature"] == expected
+        assert abs(int(delivery.headers["x-skyvern-timestamp"]) - time.time()) < 120
+        assert delivery.body == json.dumps(delivery.json, separators=(",", ":")).encode()
+        assert delivery.json["run_id"] == run.run_id
+        assert delivery.json["status"] == "completed"
+        assert delivery.json["output"] == {"name": "Aurora Lamp", "price": 29.99}
+        with psycopg.connect(cluster.env["SKYQ_DATABASE_URL"]) as connection:
+            rows = connection.execute(
+                "SELECT attempt, status_code FROM webhook_deliveries WHERE run_id = %s"
+                " ORDER BY attempt",
+                (run.run_id,),
+            ).fetchall()
+        assert rows == [(1, 500), (2, 500), (3, 200)]
+
+        answer = httpx.post(
+            f"{cluster.url}/v1/runs/{run.run_id}/retry_webhook",
+            headers={"x-api-key": cluster.key_a},
+        )
+        assert answer.status_code == 200
+        wait_until(lambda: len(receiver.delivered()) == 2, 30, "the retried webhook")
+        assert receiver.delivered()[1].json["run_id"] == run.run_id
+    finally:
+        receiver.close()
+
+
+def test_a_canceled_queued_run_sends_its_webhook(cluster, model, sites, client):
+    receiver = Receiver()
+    try:
+        blockers = [client.run_task("Slow 2", url=sites.url("long.html")) for _ in range(2)]
+        wait_until(
+            lambda: all(db_row(cluster, b.run_id)["status"] == "running" for b in blockers),
+            60,
+            "both children to be busy",
+        )
+        queued = client.run_task(
+            "Price of Aurora Lamp", url=sites.url("products.html"), webhook_url=receiver.url
+        )
+        client.cancel_run(queued.run_id)
+        wait_until(lambda: receiver.delivered(), 60, "the webhook of the canceled run")
+        assert receiver.delivered()[0].json["status"] == "canceled"
+        for blocker in blockers:
+            client.wait_for_run(blocker.run_id, timeout=60)
+        assert len(receiver.deliveries) == 1, "one webhook per run"
+    finally:
+        receiver.close()

@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     viewport_height: int = Field(720, gt=0)
     navigation_timeout_seconds: float = Field(20.0, gt=0)
     action_timeout_seconds: float = Field(5.0, gt=0)
+    record_video: bool = Field(True, description="Record each run as a webm video.")
     max_file_bytes: int = Field(100 * 2**20, gt=0, description="Largest download or upload.")
 
     llm_model: str = Field("", description="Any litellm model string, e.g. gpt-4o-mini.")

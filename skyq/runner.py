@@ -9,9 +9,11 @@ import contextlib
 import logging
 import os
 import socket
+import tempfile
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from skyq.agent import Agent, AgentResult, AgentTask
@@ -45,6 +47,7 @@ def browser_options(settings: Settings) -> BrowserOptions:
         executable=settings.chromium_path,
         headless=settings.browser_headless,
         viewport=(settings.viewport_width, settings.viewport_height),
+        record_video=settings.record_video,
     )
 
 
@@ -171,22 +174,39 @@ async def _drive(run: Run, services: RunServices, recorder: StoredRunRecorder) -
         navigation_seconds=settings.navigation_timeout_seconds,
         action_seconds=settings.action_timeout_seconds,
     )
-    async with services.room.context(
-        user_agent=request.user_agent, extra_http_headers=request.extra_http_headers
-    ) as context:
-        page = PlaywrightPage(
-            await context.new_page(),
-            timings,
-            max_nodes=settings.max_elements_in_prompt,
-            max_text=settings.max_text_chars_in_prompt,
-            max_download_bytes=settings.max_file_bytes,
-        )
-        files = RunFiles(run, services.store, services.artifacts, max_bytes=settings.max_file_bytes)
-        agent = Agent(task, llm=llm, page=page, recorder=recorder, files=files)
-        result = await agent.run()
-        with contextlib.suppress(SkyqError):
-            shot = await page.screenshot()
-            recorder.save_artifact(
-                recorder.last_step_id, ArtifactType.screenshot_final, shot, "jpg"
+    with tempfile.TemporaryDirectory(prefix="skyq-video-") as video_dir:
+        async with services.room.context(
+            user_agent=request.user_agent,
+            extra_http_headers=request.extra_http_headers,
+            video_dir=Path(video_dir),
+        ) as context:
+            page = PlaywrightPage(
+                await context.new_page(),
+                timings,
+                max_nodes=settings.max_elements_in_prompt,
+                max_text=settings.max_text_chars_in_prompt,
+                max_download_bytes=settings.max_file_bytes,
             )
+            files = RunFiles(
+                run, services.store, services.artifacts, max_bytes=settings.max_file_bytes
+            )
+            result = await Agent(task, llm=llm, page=page, recorder=recorder, files=files).run()
+            with contextlib.suppress(SkyqError):
+                shot = await page.screenshot()
+                recorder.save_artifact(
+                    recorder.last_step_id, ArtifactType.screenshot_final, shot, "jpg"
+                )
+            video = page.page.video
+        # The recording is complete only once the context has closed.
+        if video is not None:
+            try:
+                await _keep_recording(Path(await video.path()), recorder)
+            except Exception:  # a lost recording must not fail a run that did its work
+                log.warning("recording lost", extra={"run_id": run.run_id}, exc_info=True)
     return result
+
+
+async def _keep_recording(path: Path, recorder: StoredRunRecorder) -> None:
+    if path.exists() and path.stat().st_size > 0:
+        data = await asyncio.to_thread(path.read_bytes)
+        recorder.save_artifact(recorder.last_step_id, ArtifactType.recording, data, "webm")

@@ -12,10 +12,12 @@ import contextlib
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from playwright.async_api import Browser, BrowserContext, Playwright, async_playwright
 from playwright.async_api import Error as PlaywrightError
 
+from skyq.browser.video import ensure_ffmpeg
 from skyq.config import CHROMIUM_FLAGS
 from skyq.errors import BrowserError
 
@@ -28,6 +30,7 @@ class BrowserOptions:
     headless: bool = True
     viewport: tuple[int, int] = (1280, 720)
     extra_args: Sequence[str] = ()
+    record_video: bool = True
 
 
 def missing_chromium_message(path: Path) -> str:
@@ -43,6 +46,13 @@ class BrowserRoom:
         self.launches = 0
         self._playwright: Playwright | None = None
         self._browser: Browser | None = None
+        self._can_record: bool | None = None
+
+    @property
+    def can_record(self) -> bool:
+        if self._can_record is None:
+            self._can_record = self.options.record_video and ensure_ffmpeg()
+        return self._can_record
 
     async def browser(self) -> Browser:
         """The process's browser, relaunched if it died since the last run."""
@@ -70,15 +80,26 @@ class BrowserRoom:
         *,
         user_agent: str | None = None,
         extra_http_headers: dict[str, str] | None = None,
+        video_dir: Path | None = None,
     ) -> AsyncIterator[BrowserContext]:
+        """A fresh context; with ``video_dir`` (and ffmpeg) each page is recorded there,
+        the file complete once the context has closed."""
+        options: dict[str, Any] = {
+            "user_agent": user_agent,
+            "extra_http_headers": extra_http_headers,
+        }
+        if video_dir is not None and self.can_record:
+            width, height = self.options.viewport
+            options["record_video_dir"] = str(video_dir)
+            options["record_video_size"] = {"width": width, "height": height}
         try:
-            context = await self._new_context(user_agent, extra_http_headers)
+            context = await self._new_context(options)
         except PlaywrightError:
             # The browser can die between runs without Playwright having noticed yet
             # (is_connected() still says True): start a fresh one and try once more.
             await self._forget_browser()
             try:
-                context = await self._new_context(user_agent, extra_http_headers)
+                context = await self._new_context(options)
             except PlaywrightError as exc:
                 raise BrowserError(f"cannot open a browser context: {exc}") from exc
         try:
@@ -88,16 +109,11 @@ class BrowserRoom:
             with contextlib.suppress(PlaywrightError, TimeoutError):
                 await asyncio.wait_for(context.close(), CLOSE_TIMEOUT_SECONDS)
 
-    async def _new_context(
-        self, user_agent: str | None, extra_http_headers: dict[str, str] | None
-    ) -> BrowserContext:
+    async def _new_context(self, options: dict[str, Any]) -> BrowserContext:
         browser = await self.browser()
         width, height = self.options.viewport
         return await browser.new_context(
-            viewport={"width": width, "height": height},
-            user_agent=user_agent,
-            extra_http_headers=extra_http_headers,
-            accept_downloads=True,
+            viewport={"width": width, "height": height}, accept_downloads=True, **options
         )
 
     async def _forget_browser(self) -> None:

@@ -155,3 +155,44 @@ def test_browser_killed_mid_run_fails_that_run_and_the_next_run_relaunches(
         assert room.launches == 2
     finally:
         loop.run(room.close())
+
+
+def test_the_run_is_recorded_as_a_video_that_plays_in_chromium(
+    embedded, fake_llm, sites, loop, room
+):
+    fake_llm.script = Script(
+        [lambda c: act({"action_type": "click", "id": c.id_of("Add to cart")}), complete()]
+    )
+    response = embedded.run(prompt="Add to cart", url=sites.url("products.html"))
+    assert response.recording_url and response.recording_url.endswith(".webm")
+    video = _path(response.recording_url)
+    assert video.read_bytes()[:4] == b"\x1a\x45\xdf\xa3"  # an EBML (webm) file
+
+    async def playable() -> tuple[float, int]:
+        async with room.context() as context:
+            page = await context.new_page()
+            data = video.read_bytes()
+            await page.route(
+                "http://video.test/run.webm",
+                lambda route: route.fulfill(body=data, content_type="video/webm"),
+            )
+            await page.route(
+                "http://video.test/",
+                lambda route: route.fulfill(
+                    body='<video src="/run.webm" muted preload="auto"></video>',
+                    content_type="text/html",
+                ),
+            )
+            await page.goto("http://video.test/")
+            return await page.evaluate(
+                """() => new Promise((resolve) => {
+                    const v = document.querySelector('video');
+                    const done = () => resolve([v.duration, v.videoWidth]);
+                    if (v.readyState >= 1) done(); else v.onloadedmetadata = done;
+                    v.onerror = () => resolve([0, 0]);
+                })"""
+            )
+
+    duration, width = loop.run(playable(), timeout=30)
+    assert width == 1280
+    assert duration > 0

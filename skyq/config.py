@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     viewport_height: int = Field(720, gt=0)
     navigation_timeout_seconds: float = Field(20.0, gt=0)
     action_timeout_seconds: float = Field(5.0, gt=0)
+    proxy_locations: dict[str, str] = Field(
+        default_factory=dict, description="proxy_location names -> proxy URLs (JSON)."
+    )
     record_video: bool = Field(True, description="Record each run as a webm video.")
     max_file_bytes: int = Field(100 * 2**20, gt=0, description="Largest download or upload.")
 

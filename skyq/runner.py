@@ -26,6 +26,7 @@ from skyq.db.run_store import ClaimState
 from skyq.engines import ensure_supported
 from skyq.errors import RunBusyError, RunNotFoundError, SkyqError
 from skyq.llm import LLM, ModelConfig, resolve_model
+from skyq.proxies import resolve_proxy
 from skyq.responses import task_run_response
 from skyq.run_files import RunFiles
 from skyq.run_recorder import StoredRunRecorder
@@ -170,6 +171,7 @@ async def _drive(run: Run, services: RunServices, recorder: StoredRunRecorder) -
         max_prompt_chars=settings.max_text_chars_in_prompt,
         time_limit_seconds=settings.run_timeout_seconds,
     )
+    proxy = resolve_proxy(request.proxy_location, settings.proxy_locations)
     timings = PageTimings(
         navigation_seconds=settings.navigation_timeout_seconds,
         action_seconds=settings.action_timeout_seconds,
@@ -179,6 +181,7 @@ async def _drive(run: Run, services: RunServices, recorder: StoredRunRecorder) -
             user_agent=request.user_agent,
             extra_http_headers=request.extra_http_headers,
             video_dir=Path(video_dir),
+            proxy=proxy.playwright() if proxy else None,
         ) as context:
             page = PlaywrightPage(
                 await context.new_page(),

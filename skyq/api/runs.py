@@ -13,6 +13,7 @@ from skyq.api.auth import Caller, Organization, State
 from skyq.db.models import utcnow
 from skyq.engines import ensure_supported
 from skyq.errors import QueueUnavailableError
+from skyq.proxies import resolve_proxy
 from skyq.responses import artifact_response, timeline
 from skyq.schemas import (
     ArtifactResponse,
@@ -37,6 +38,7 @@ def run_task(
 ) -> TaskRunResponse:
     """Start a task run: the row is written, the run is queued, the answer is immediate."""
     ensure_supported(body)
+    resolve_proxy(body.proxy_location, state.settings.proxy_locations)
     updates: dict[str, object] = {}
     if x_user_agent and not body.user_agent:
         updates["user_agent"] = x_user_agent  # Skyvern's SDK sends it as a header

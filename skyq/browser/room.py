@@ -81,12 +81,14 @@ class BrowserRoom:
         user_agent: str | None = None,
         extra_http_headers: dict[str, str] | None = None,
         video_dir: Path | None = None,
+        proxy: dict[str, str] | None = None,
     ) -> AsyncIterator[BrowserContext]:
         """A fresh context; with ``video_dir`` (and ffmpeg) each page is recorded there,
         the file complete once the context has closed."""
         options: dict[str, Any] = {
             "user_agent": user_agent,
             "extra_http_headers": extra_http_headers,
+            "proxy": proxy,
         }
         if video_dir is not None and self.can_record:
             width, height = self.options.viewport

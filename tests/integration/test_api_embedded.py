@@ -88,3 +88,17 @@ def test_long_poll_returns_at_once_for_a_finished_run(embedded, fake_llm, sites)
     assert answer.status_code == 200 and answer.json()["status"] == "completed"
     too_long = api.get(f"/v1/runs/{done.run_id}?wait_seconds=600", headers={"x-api-key": key})
     assert too_long.status_code == 422
+
+
+def test_an_unknown_proxy_location_is_a_422(embedded, broker):
+    api, key = api_for(embedded)
+    answer = api.post(
+        "/v1/run/tasks",
+        json={"prompt": "x", "url": "https://example.com", "proxy_location": "RESIDENTIAL_JP"},
+        headers={"x-api-key": key},
+    )
+    assert answer.status_code == 422
+    detail = answer.json()["detail"][0]
+    assert detail["loc"] == ["body", "proxy_location"]
+    assert "unknown proxy location 'RESIDENTIAL_JP'" in detail["msg"]
+    assert broker.llen("skyq.runs") == 0 and embedded.store.list_runs(embedded.org) == []

@@ -269,3 +269,48 @@ def sites_root():
     from tests.sites.server import SITES
 
     return SITES
+
+
+def test_proxy_location_routes_the_runs_traffic_through_the_proxy(embedded, fake_llm, sites):
+    from tests.forward_proxy import ForwardProxy
+
+    proxy = ForwardProxy()
+    try:
+        fake_llm.script = Script([complete()])
+        response = embedded.run(
+            prompt="Look", url=sites.url("assets.html"), proxy_location={"url": proxy.url}
+        )
+        assert response.status == "completed", response.failure_reason
+        assert sites.url("assets.html") in proxy.seen
+        assert sites.url("assets/style.css") in proxy.seen  # subresources too
+
+        proxy.seen.clear()
+        embedded.services.settings = embedded.settings.model_copy(
+            update={"proxy_locations": {"US-CA": proxy.url}}
+        )
+        fake_llm.reset(Script([complete()]))
+        embedded.run(prompt="Look", url=sites.url("products.html"), proxy_location="US-CA")
+        assert proxy.seen == [sites.url("products.html")]
+
+        proxy.seen.clear()
+        fake_llm.reset(Script([complete()]))
+        direct = embedded.run(prompt="Look", url=sites.url("products.html"), proxy_location="NONE")
+        assert direct.status == "completed" and proxy.seen == []
+    finally:
+        proxy.close()
+
+
+def test_unknown_or_malformed_proxy_locations_are_refused():
+    import pytest
+
+    from skyq.errors import InvalidRequestError
+    from skyq.proxies import resolve_proxy
+
+    named = {"RESIDENTIAL": "http://user:p%40ss@proxy.test:3128"}
+    resolved = resolve_proxy("RESIDENTIAL", named)
+    assert resolved.server == "http://proxy.test:3128" and resolved.password == "p@ss"
+    assert "p@ss" not in repr(resolved)
+    for bad in ("US-TX", {"url": "ftp://x:1"}, {"country": "US"}):
+        with pytest.raises(InvalidRequestError) as caught:
+            resolve_proxy(bad, named)
+        assert caught.value.field == "proxy_location"

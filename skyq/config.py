@@ -86,6 +86,8 @@ class Settings(BaseSettings):
     webhook_backoff_seconds: float = Field(
         5.0, gt=0, description="Wait after the first failed delivery; doubles each time."
     )
+    totp_wait_seconds: float = Field(900.0, gt=0, description="How long a run waits for a code.")
+    totp_poll_seconds: float = Field(5.0, gt=0)
     wait_poll_seconds: float = Field(0.1, gt=0, description="Long-poll check interval.")
 
     organization_name: str = Field("local", description="Organization of embedded runs.")

@@ -33,6 +33,7 @@ from skyq.run_recorder import StoredRunRecorder
 from skyq.schema_registry import SchemaRegistry
 from skyq.schemas import ArtifactType, RunStatus, TaskRunRequest, TaskRunResponse
 from skyq.storage import ArtifactStore
+from skyq.totp import RunCodes
 
 log = logging.getLogger(__name__)
 
@@ -170,6 +171,7 @@ async def _drive(run: Run, services: RunServices, recorder: StoredRunRecorder) -
         send_screenshots=model.send_screenshots,
         max_prompt_chars=settings.max_text_chars_in_prompt,
         time_limit_seconds=settings.run_timeout_seconds,
+        verification_codes=bool(request.totp_identifier or request.totp_url),
     )
     proxy = resolve_proxy(request.proxy_location, settings.proxy_locations)
     timings = PageTimings(
@@ -193,7 +195,14 @@ async def _drive(run: Run, services: RunServices, recorder: StoredRunRecorder) -
             files = RunFiles(
                 run, services.store, services.artifacts, max_bytes=settings.max_file_bytes
             )
-            result = await Agent(task, llm=llm, page=page, recorder=recorder, files=files).run()
+            codes = RunCodes(
+                run,
+                services.store,
+                wait_seconds=settings.totp_wait_seconds,
+                poll_seconds=settings.totp_poll_seconds,
+            )
+            agent = Agent(task, llm=llm, page=page, recorder=recorder, files=files, codes=codes)
+            result = await agent.run()
             with contextlib.suppress(SkyqError):
                 shot = await page.screenshot()
                 recorder.save_artifact(

@@ -14,10 +14,17 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from skyq.agent import prompts
-from skyq.agent.actions import AgentAction, CompleteAction, TerminateAction, UploadFileAction
+from skyq.agent.actions import (
+    AgentAction,
+    CompleteAction,
+    InputTextAction,
+    TerminateAction,
+    UploadFileAction,
+)
 from skyq.agent.extraction import coerce, schema_problems
-from skyq.agent.page import ActionOutcome, Observation, PageDriver
-from skyq.agent.recorder import FileSource, RunRecorder, StepReport
+from skyq.agent.page import ActionOutcome, Observation, PageDriver, redact, scrub
+from skyq.agent.prompts import PLACEHOLDER
+from skyq.agent.recorder import CodeSource, FileSource, RunRecorder, StepReport
 from skyq.agent.replies import (
     ProtocolViolation,
     StepPlan,
@@ -45,6 +52,7 @@ class AgentTask:
     send_screenshots: bool = True
     max_prompt_chars: int = 40_000
     time_limit_seconds: float | None = None
+    verification_codes: bool = False
 
 
 @dataclass(frozen=True)
@@ -64,14 +72,19 @@ class Agent:
         page: PageDriver,
         recorder: RunRecorder,
         files: FileSource | None = None,
+        codes: CodeSource | None = None,
     ) -> None:
         self.task = task
         self.llm = llm
         self.page = page
         self.recorder = recorder
         self.files = files
+        self.codes = codes
+        self.secrets: frozenset[str] = frozenset()
         self._last_step_id: str | None = None
-        self.brief = prompts.TaskBrief(task.prompt, task.schema, dict(task.error_codes))
+        self.brief = prompts.TaskBrief(
+            task.prompt, task.schema, dict(task.error_codes), task.verification_codes
+        )
         self.history: list[prompts.HistoryEntry] = []
         self.feedback: str | None = None
 
@@ -109,14 +122,16 @@ class Agent:
 
     async def _step(self, order: int) -> AgentResult | None:
         started = time.monotonic()
-        step_id = self.recorder.start_step(order, self.page.url)
+        step_id = self.recorder.start_step(order, scrub(self.page.url, self.secrets))
         self._last_step_id = step_id
         usage = Usage()
         done: list[tuple[str, str | None]] = []
         result: AgentResult | None = None
         status = "failed"
         try:
-            obs = await self.page.observe(scrolls=self.task.screenshot_scrolls)
+            obs = redact(
+                await self.page.observe(scrolls=self.task.screenshot_scrolls), self.secrets
+            )
             self._save_observation(step_id, obs, ArtifactType.screenshot_llm)
             messages = prompts.step_messages(
                 self.brief,
@@ -142,7 +157,7 @@ class Agent:
                     order=order,
                     max_steps=self.task.max_steps,
                     actions=tuple(done),
-                    url=self.page.url,
+                    url=scrub(self.page.url, self.secrets),
                     elapsed_seconds=time.monotonic() - started,
                     usage=usage,
                 )
@@ -178,6 +193,8 @@ class Agent:
             url_before = self.page.url
             if isinstance(action, UploadFileAction):
                 outcome = await self._upload(action)
+            elif isinstance(action, InputTextAction) and PLACEHOLDER in action.text:
+                outcome = await self._type_code(action)
             else:
                 outcome = await self.page.act(action)
             self._record(order, step_id, index, action, outcome, element_text)
@@ -185,6 +202,18 @@ class Agent:
             if not outcome.ok or self.page.url != url_before:
                 break
         return None, Usage()
+
+    async def _type_code(self, action: InputTextAction) -> ActionOutcome:
+        """The model typed the placeholder: skyq types the real code, which the model,
+        the stored requests and the listings never see."""
+        if self.codes is None:
+            return ActionOutcome(ok=False, error="this run has no totp_identifier or totp_url")
+        try:
+            code = await self.codes()
+        except LookupError as exc:
+            return ActionOutcome(ok=False, error=str(exc))
+        self.secrets |= {code}
+        return await self.page.fill_secret(action.id, action.text.replace(PLACEHOLDER, code))
 
     async def _upload(self, action: UploadFileAction) -> ActionOutcome:
         if self.files is None:
@@ -216,7 +245,7 @@ class Agent:
     async def _complete(
         self, order: int, step_id: str, index: int, action: CompleteAction
     ) -> tuple[AgentResult | None, Usage]:
-        obs = await self.page.observe(scrolls=0)
+        obs = redact(await self.page.observe(scrolls=0), self.secrets)
         history = self.history if self.task.include_history_in_verification else None
         messages = prompts.verify_messages(
             self.brief,

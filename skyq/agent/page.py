@@ -7,7 +7,7 @@ lives in ``skyq.browser``. A failed action is an ``ActionOutcome`` with ``ok=Fal
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from skyq.agent.actions import AgentAction
@@ -78,6 +78,10 @@ class PageDriver(Protocol):
         """Perform one browser action (never complete/terminate)."""
         ...
 
+    async def fill_secret(self, element_id: str, value: str) -> ActionOutcome:
+        """Type ``value`` into the field and mask it on screen (screenshots, video)."""
+        ...
+
     async def upload(self, element_id: str, file: FileData) -> ActionOutcome:
         """Put ``file`` into the file input ``element_id``."""
         ...
@@ -88,3 +92,25 @@ class PageDriver(Protocol):
         ...
 
     async def screenshot(self) -> bytes: ...
+
+
+def scrub(text: str, secrets: frozenset[str]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, "••••••")
+    return text
+
+
+def redact(obs: Observation, secrets: frozenset[str]) -> Observation:
+    """The observation with every secret value replaced, for the model and artifacts
+    (a code can come back in a field, a text or the URL a form was sent to)."""
+    if not secrets:
+        return obs
+
+    def clean(text: str) -> str:
+        return scrub(text, secrets)
+
+    nodes = tuple(
+        replace(node, text=clean(node.text), attrs={k: clean(v) for k, v in node.attrs.items()})
+        for node in obs.nodes
+    )
+    return replace(obs, nodes=nodes, url=clean(obs.url), title=clean(obs.title))

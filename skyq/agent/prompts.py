@@ -53,6 +53,11 @@ nothing else. When a SCHEMA is given, the value must validate against it: use th
 types it names (numbers as numbers, without currency signs), and null where a value is
 missing and the schema allows it."""
 
+PLACEHOLDER = "{{verification_code}}"
+CODE_HINT = (
+    "VERIFICATION CODES: when the page asks for a one-time, 2FA or verification code, "
+    f'use input_text with text "{PLACEHOLDER}"; skyq types the real code in its place.'
+)
 ERROR_CODE_HINT = 'ERROR CODES (report a code in "errors" when its condition holds):'
 
 
@@ -84,6 +89,7 @@ class TaskBrief:
     prompt: str
     schema: dict[str, Any] | list[Any] | None = None
     error_codes: dict[str, str] = field(default_factory=dict)
+    verification_codes: bool = False
 
 
 def _attr(value: str) -> str:
@@ -134,6 +140,8 @@ def _task_block(brief: TaskBrief) -> str:
     if brief.error_codes:
         codes = "\n".join(f"- {code}: {cond}" for code, cond in brief.error_codes.items())
         parts.append(f"{ERROR_CODE_HINT}\n{codes}")
+    if brief.verification_codes:
+        parts.append(CODE_HINT)
     return "\n\n".join(parts)
 
 

@@ -30,6 +30,12 @@ class FileSource(Protocol):
         ...
 
 
+class CodeSource(Protocol):
+    async def __call__(self) -> str:
+        """A one-time verification code; raises LookupError when none comes."""
+        ...
+
+
 class RunRecorder(Protocol):
     def cancel_requested(self) -> bool: ...
 

@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from skyq import __version__
-from skyq.api import pages, runs
+from skyq.api import credentials, pages, runs
 from skyq.api.state import ApiState
 from skyq.bootstrap import open_run_store
 from skyq.config import Settings
@@ -46,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.skyq = state
     app.include_router(runs.router)
+    app.include_router(credentials.router)
     app.include_router(pages.router)
 
     @app.get("/healthz", include_in_schema=False)

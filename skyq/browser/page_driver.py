@@ -250,6 +250,20 @@ class PlaywrightPage:
         self._downloads = list(pending)
         return [f for f in (task.result() for task in done) if f is not None]
 
+    async def fill_secret(self, element_id: str, value: str) -> ActionOutcome:
+        timeout_ms = self.timings.action_seconds * 1000
+        try:
+            locator = self._locate(element_id)
+            # Masked before the value goes in, so no frame of the recording shows it.
+            await locator.evaluate("el => { el.style.webkitTextSecurity = 'disc'; }")
+            await locator.fill(value, timeout=timeout_ms)
+        except LookupError as exc:
+            return ActionOutcome(ok=False, error=str(exc))
+        except PlaywrightError as exc:
+            self._raise_if_dead(exc)
+            return ActionOutcome(ok=False, error=_first_line(exc))
+        return ActionOutcome(ok=True)
+
     async def upload(self, element_id: str, file: FileData) -> ActionOutcome:
         kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
         payload: FilePayload = {"name": file.name, "mimeType": kind, "buffer": file.data}

@@ -145,3 +145,18 @@ class WebhookDelivery(SQLModel, table=True):
     error: str | None = Field(default=None, sa_type=Text)
     duration_ms: int = 0
     created_at: datetime = _when()
+
+
+class TotpCode(SQLModel, table=True):
+    """A one-time code pushed for a totp_identifier (POST /v1/credentials/totp)."""
+
+    __tablename__ = "totp_codes"
+
+    totp_code_id: str = Field(primary_key=True, max_length=64)
+    organization_id: str = Field(max_length=64, index=True)
+    totp_identifier: str = Field(max_length=300, index=True)
+    code: str = Field(max_length=16)
+    task_id: str | None = Field(default=None, max_length=64)
+    source: str | None = Field(default=None, max_length=100)
+    expired_at: datetime | None = _when(nullable=True)
+    created_at: datetime = _when()

@@ -149,6 +149,8 @@ def test_run_prints_the_response_and_a_line_per_step(env, fake_llm, sites, tmp_p
     assert shown.returncode == 0
     detail = json.loads(shown.stdout)
     assert detail["status"] == "completed"
+    assert detail["llm_usage"]["input_tokens"] == 300  # two steps and a verify
+    assert detail["timeline"][0]["step"]["input_tokens"] == 100
     first_action = detail["timeline"][0]["actions"][0]
     assert (first_action["action_type"], first_action["element_text"]) == ("click", "Add to cart")
     assert detail["timeline"][1]["actions"][0]["action_type"] == "complete"

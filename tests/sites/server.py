@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from dataclasses import dataclass, field
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pyotp
 
 SITES = Path(__file__).parent
 
@@ -19,10 +23,14 @@ NEVER_LOADS_HEAD = (
 )
 
 
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DP"
+
+
 @dataclass
 class SeenRequest:
     path: str
     headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
 
 
 class FixtureSites:
@@ -30,6 +38,9 @@ class FixtureSites:
 
     def __init__(self) -> None:
         self.requests: list[SeenRequest] = []
+        self.totp = pyotp.TOTP(TOTP_SECRET)
+        self.codes_served: list[str] = []
+        self.totp_requests: list[SeenRequest] = []
         self.stopping = threading.Event()
         sites = self
 
@@ -42,7 +53,35 @@ class FixtureSites:
                 if self.path.startswith("/never-loads"):
                     self._never_finish()
                     return
+                if self.path.startswith("/2fa/verify"):
+                    code = parse_qs(urlsplit(self.path).query).get("code", [""])[0]
+                    ok = sites.totp.verify(code, valid_window=1)
+                    text = "Welcome back, you are signed in." if ok else "Wrong code, try again."
+                    self._html(f"<h1>{text}</h1>")
+                    return
                 super().do_GET()
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("content-length") or 0))
+                seen = SeenRequest(self.path, dict(self.headers.items()), body)
+                sites.totp_requests.append(seen)
+                code = sites.totp.now()
+                sites.codes_served.append(code)
+                data = json.dumps({"verification_code": code}).encode()
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _html(self, body: str) -> None:
+                head = "<!doctype html><html><head><meta charset='utf-8'></head>"
+                data = f"{head}<body>{body}</body></html>"
+                self.send_response(200)
+                self.send_header("content-type", "text/html; charset=utf-8")
+                self.send_header("content-length", str(len(data.encode())))
+                self.end_headers()
+                self.wfile.write(data.encode())
 
             def _never_finish(self) -> None:
                 self.send_response(200)

@@ -33,10 +33,7 @@ def importers_of(library: str) -> set[str]:
 
 
 def test_each_outside_library_has_one_home():
-    assert importers_of("playwright") <= {
-        "skyq/browser/room.py",
-        "skyq/browser/page_driver.py",
-    }
+    assert all(p.startswith("skyq/browser/") for p in importers_of("playwright"))
     assert importers_of("litellm") == {"skyq/llm/litellm_client.py"}
     assert importers_of("boto3") | importers_of("botocore") == {"skyq/storage/s3.py"}
     assert all(p.startswith(("workers/", "skyq/queue/")) for p in importers_of("celery"))

@@ -8,6 +8,7 @@ import json
 import logging
 import mimetypes
 import re
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -251,32 +252,24 @@ class PlaywrightPage:
         return [f for f in (task.result() for task in done) if f is not None]
 
     async def fill_secret(self, element_id: str, value: str) -> ActionOutcome:
-        timeout_ms = self.timings.action_seconds * 1000
-        try:
+        async def fill_masked() -> None:
             locator = self._locate(element_id)
             # Masked before the value goes in, so no frame of the recording shows it.
             await locator.evaluate("el => { el.style.webkitTextSecurity = 'disc'; }")
-            await locator.fill(value, timeout=timeout_ms)
-        except LookupError as exc:
-            return ActionOutcome(ok=False, error=str(exc))
-        except PlaywrightError as exc:
-            self._raise_if_dead(exc)
-            return ActionOutcome(ok=False, error=_first_line(exc))
-        return ActionOutcome(ok=True)
+            await locator.fill(value, timeout=self.timings.action_seconds * 1000)
+
+        return await self._attempt("input_text", fill_masked())
 
     async def upload(self, element_id: str, file: FileData) -> ActionOutcome:
         kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
         payload: FilePayload = {"name": file.name, "mimeType": kind, "buffer": file.data}
-        try:
+
+        async def set_files() -> None:
             await self._locate(element_id).set_input_files(
                 payload, timeout=self.timings.action_seconds * 1000
             )
-        except LookupError as exc:
-            return ActionOutcome(ok=False, error=str(exc))
-        except PlaywrightError as exc:
-            self._raise_if_dead(exc)
-            return ActionOutcome(ok=False, error=_first_line(exc))
-        return ActionOutcome(ok=True)
+
+        return await self._attempt("upload_file", set_files())
 
     # actions -------------------------------------------------------------------
 
@@ -288,22 +281,27 @@ class PlaywrightPage:
 
     async def act(self, action: AgentAction) -> ActionOutcome:
         timeout_ms = self.timings.action_seconds * 1000
+        outcome = await self._attempt(action.action_type, self._perform(action, timeout_ms))
+        if outcome.ok:
+            await self._settle(self.timings.settle_seconds)
+        return outcome
+
+    async def _attempt(self, kind: str, operation: Awaitable[None]) -> ActionOutcome:
+        """Run one browser operation; what went wrong is data for the model, except a
+        dead browser, which ends the run."""
         try:
-            await self._perform(action, timeout_ms)
-        except LookupError as exc:
-            return ActionOutcome(ok=False, error=str(exc))
-        except NavigationError as exc:
+            await operation
+        except (LookupError, NavigationError) as exc:
             return ActionOutcome(ok=False, error=str(exc))
         except PlaywrightTimeoutError:
             return ActionOutcome(
                 ok=False,
-                error=f"{action.action_type} timed out after {self.timings.action_seconds:g}s "
+                error=f"{kind} timed out after {self.timings.action_seconds:g}s "
                 "(the element is hidden, disabled or covered)",
             )
         except PlaywrightError as exc:
             self._raise_if_dead(exc)
             return ActionOutcome(ok=False, error=_first_line(exc))
-        await self._settle(self.timings.settle_seconds)
         return ActionOutcome(ok=True)
 
     async def _perform(self, action: AgentAction, timeout_ms: float) -> None:

@@ -198,40 +198,14 @@ def test_upload_file_from_a_stored_artifact_and_from_a_url(embedded, fake_llm, s
     downloaded = embedded.run(prompt="Download", url=sites.url("downloads.html"))
     artifact_id = downloaded.downloaded_files[0].artifact_id
 
-    fake_llm.reset(
-        Script(
-            [
-                lambda c: act(
-                    {
-                        "action_type": "upload_file",
-                        "id": c.id_of('type="file"'),
-                        "artifact_id": artifact_id,
-                    }
-                ),
-                complete(),
-            ]
-        )
-    )
+    fake_llm.reset(upload_script(artifact_id=artifact_id))
     embedded.run(prompt="Upload the report", url=sites.url("upload.html"))
     assert (
         "Received cities-report.csv (42 bytes), first line: city,population"
         in fake_llm.calls[1].text
     )
 
-    fake_llm.reset(
-        Script(
-            [
-                lambda c: act(
-                    {
-                        "action_type": "upload_file",
-                        "id": c.id_of('type="file"'),
-                        "file_url": sites.url("files/report.csv"),
-                    }
-                ),
-                complete(),
-            ]
-        )
-    )
+    fake_llm.reset(upload_script(file_url=sites.url("files/report.csv")))
     embedded.run(prompt="Upload the report", url=sites.url("upload.html"))
     assert "Received report.csv (42 bytes)" in fake_llm.calls[1].text
 
@@ -246,23 +220,17 @@ def test_upload_of_another_organizations_artifact_is_refused(embedded, fake_llm,
     theirs = embedded.run(prompt="Download", url=sites.url("downloads.html"))
     artifact_id = theirs.downloaded_files[0].artifact_id
     embedded.org = embedded.store.ensure_organization("someone-else")
-    fake_llm.reset(
-        Script(
-            [
-                lambda c: act(
-                    {
-                        "action_type": "upload_file",
-                        "id": c.id_of('type="file"'),
-                        "artifact_id": artifact_id,
-                    }
-                ),
-                complete(),
-            ]
-        )
-    )
+    fake_llm.reset(upload_script(artifact_id=artifact_id))
     embedded.run(prompt="Upload", url=sites.url("upload.html"))
     assert f"FAILED: no artifact {artifact_id}" in fake_llm.calls[1].text
     assert "No file chosen yet" in fake_llm.calls[1].text
+
+
+def upload_script(**source: str) -> Script:
+    def upload(call):
+        return act({"action_type": "upload_file", "id": call.id_of('type="file"'), **source})
+
+    return Script([upload, complete()])
 
 
 def sites_root():

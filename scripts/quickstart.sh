@@ -23,5 +23,7 @@ for _ in $(seq 1 50); do
   sleep 0.1
 done
 
-.venv/bin/skyq run "Extract the name, price and rating of the top 3 products" \
+# The demo shop is on loopback, which the egress guard keeps runs out of; open exactly
+# its address for this run.
+SKYQ_EGRESS_ALLOW="[\"127.0.0.1:$port\"]" .venv/bin/skyq run "Extract the name, price and rating of the top 3 products" \
   --url "http://127.0.0.1:$port/" --schema "$schema" "$@"

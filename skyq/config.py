@@ -46,6 +46,13 @@ class Settings(BaseSettings):
     viewport_height: int = Field(720, gt=0)
     navigation_timeout_seconds: float = Field(20.0, gt=0)
     action_timeout_seconds: float = Field(5.0, gt=0)
+    egress_guard: bool = Field(
+        True, description="Keep runs out of private, loopback and metadata addresses."
+    )
+    egress_allow: list[str] = Field(
+        default_factory=list,
+        description='Destinations opened anyway: "host", "host:port" or a CIDR (JSON list).',
+    )
     proxy_locations: dict[str, str] = Field(
         default_factory=dict, description="proxy_location names -> proxy URLs (JSON)."
     )

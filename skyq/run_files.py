@@ -13,6 +13,8 @@ from skyq.agent.actions import UploadFileAction
 from skyq.agent.page import FileData
 from skyq.db import RunStore
 from skyq.db.models import Run
+from skyq.egress import EgressBlocked, EgressPolicy
+from skyq.egress import http as egress_http
 from skyq.errors import StorageError
 from skyq.schemas.task_run import check_http_url
 from skyq.storage import ArtifactStore
@@ -20,8 +22,15 @@ from skyq.storage import ArtifactStore
 
 class RunFiles:
     def __init__(
-        self, run: Run, store: RunStore, artifacts: ArtifactStore, *, max_bytes: int
+        self,
+        run: Run,
+        store: RunStore,
+        artifacts: ArtifactStore,
+        *,
+        max_bytes: int,
+        egress: EgressPolicy | None = None,
     ) -> None:
+        self.egress = egress
         self.run = run
         self.store = store
         self.artifacts = artifacts
@@ -49,21 +58,15 @@ class RunFiles:
             url = check_http_url(url)
         except ValueError as exc:
             raise LookupError(f"file_url {exc}") from None
-        chunks: list[bytes] = []
-        size = 0
         try:
-            async with (
-                httpx.AsyncClient(timeout=30, follow_redirects=True) as http,
-                http.stream("GET", url) as response,
-            ):
-                if response.status_code != 200:
-                    raise LookupError(f"file_url answered HTTP {response.status_code}")
-                async for chunk in response.aiter_bytes():
-                    size += len(chunk)
-                    if size > self.max_bytes:
-                        raise LookupError(f"file_url is larger than {self.max_bytes} bytes")
-                    chunks.append(chunk)
+            response = await egress_http.request(self.egress, "GET", url, max_redirects=3)
+        except EgressBlocked as exc:
+            raise LookupError(f"file_url is blocked by the egress policy: {exc}") from None
         except httpx.HTTPError as exc:
             raise LookupError(f"file_url could not be fetched: {exc}") from None
+        if response.status_code != 200:
+            raise LookupError(f"file_url answered HTTP {response.status_code}")
+        if len(response.content) > self.max_bytes:
+            raise LookupError(f"file_url is larger than {self.max_bytes} bytes")
         name = PurePosixPath(urlsplit(url).path).name or "upload.bin"
-        return FileData(name, b"".join(chunks))
+        return FileData(name, response.content)

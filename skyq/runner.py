@@ -23,6 +23,8 @@ from skyq.config import Settings
 from skyq.db import RunStore
 from skyq.db.models import Run
 from skyq.db.run_store import ClaimState
+from skyq.egress import egress_policy
+from skyq.egress.proxy import RunRoute
 from skyq.engines import ensure_supported
 from skyq.errors import RunBusyError, RunNotFoundError, SkyqError
 from skyq.llm import LLM, ModelConfig, resolve_model
@@ -178,12 +180,14 @@ async def _drive(run: Run, services: RunServices, recorder: StoredRunRecorder) -
         navigation_seconds=settings.navigation_timeout_seconds,
         action_seconds=settings.action_timeout_seconds,
     )
+    policy = egress_policy(settings)
     with tempfile.TemporaryDirectory(prefix="skyq-video-") as video_dir:
         async with services.room.context(
             user_agent=request.user_agent,
             extra_http_headers=request.extra_http_headers,
             video_dir=Path(video_dir),
-            proxy=proxy.playwright() if proxy else None,
+            proxy=proxy,
+            egress=RunRoute(run.run_id, policy, upstream=proxy) if policy else None,
         ) as context:
             page = PlaywrightPage(
                 await context.new_page(),
@@ -193,13 +197,18 @@ async def _drive(run: Run, services: RunServices, recorder: StoredRunRecorder) -
                 max_download_bytes=settings.max_file_bytes,
             )
             files = RunFiles(
-                run, services.store, services.artifacts, max_bytes=settings.max_file_bytes
+                run,
+                services.store,
+                services.artifacts,
+                max_bytes=settings.max_file_bytes,
+                egress=egress_policy(settings),
             )
             codes = RunCodes(
                 run,
                 services.store,
                 wait_seconds=settings.totp_wait_seconds,
                 poll_seconds=settings.totp_poll_seconds,
+                egress=egress_policy(settings),
             )
             agent = Agent(task, llm=llm, page=page, recorder=recorder, files=files, codes=codes)
             result = await agent.run()

@@ -18,6 +18,8 @@ from skyq.db import RunStore
 from skyq.db.key_store import KeyStore
 from skyq.db.models import Run, TotpCode, utcnow
 from skyq.db.run_store import as_utc
+from skyq.egress import EgressBlocked, EgressPolicy
+from skyq.egress import http as egress_http
 from skyq.webhooks import signature_headers
 
 _SIX = re.compile(r"(?<!\d)(\d{6})(?!\d)")
@@ -88,8 +90,15 @@ class RunCodes:
     ``wait_seconds`` have passed."""
 
     def __init__(
-        self, run: Run, store: RunStore, *, wait_seconds: float, poll_seconds: float
+        self,
+        run: Run,
+        store: RunStore,
+        *,
+        wait_seconds: float,
+        poll_seconds: float,
+        egress: EgressPolicy | None = None,
     ) -> None:
+        self.egress = egress
         self.run = run
         self.store = store
         self.totp = TotpStore(store)
@@ -120,9 +129,12 @@ class RunCodes:
         key = KeyStore(self.store.engine).signing_key(self.run.organization_id, self.run.api_key_id)
         headers = signature_headers(body, key, int(time.time()))
         try:
-            async with httpx.AsyncClient(timeout=30, follow_redirects=False) as http:
-                answer = await http.post(url, content=body, headers=headers)
+            answer = await egress_http.request(
+                self.egress, "POST", url, content=body, headers=headers
+            )
             code = answer.json().get("verification_code") if answer.status_code == 200 else None
+        except EgressBlocked as exc:
+            raise LookupError(f"totp_url is blocked by the egress policy: {exc}") from None
         except (httpx.HTTPError, ValueError, AttributeError):
             return None  # the endpoint may not be ready yet: ask again next poll
         return extract_code(str(code)) if code else None

@@ -10,6 +10,7 @@ recorded; the Celery task around ``WebhookSender.attempt`` owns the retries.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -23,6 +24,8 @@ from skyq.config import Settings
 from skyq.db import RunStore
 from skyq.db.key_store import KeyStore
 from skyq.db.models import WebhookDelivery
+from skyq.egress import EgressBlocked, egress_policy
+from skyq.egress import http as egress_http
 from skyq.links import Links
 from skyq.schemas import TaskRunResponse
 
@@ -88,14 +91,18 @@ class WebhookSender:
         return outcome
 
     def _post(self, url: str, body: bytes, headers: dict[str, str]) -> Outcome:
+        call = egress_http.request(
+            egress_policy(self.settings),
+            "POST",
+            url,
+            content=body,
+            headers=headers,
+            timeout=self.settings.webhook_timeout_seconds,
+        )
         try:
-            answer = httpx.post(
-                url,
-                content=body,
-                headers=headers,
-                timeout=self.settings.webhook_timeout_seconds,
-                follow_redirects=False,
-            )
+            answer = asyncio.run(call)  # the Celery task's own thread runs no event loop
+        except EgressBlocked as exc:
+            return Outcome(delivered=False, error=f"blocked by the egress policy: {exc}")
         except httpx.HTTPError as exc:
             return Outcome(delivered=False, error=f"{type(exc).__name__}: {exc}"[:300])
         if 200 <= answer.status_code < 300:

@@ -72,6 +72,7 @@ class Cluster:
             SKYQ_API_PORT=str(self.port),
             SKYQ_LEASE_SECONDS="3",
             SKYQ_WEBHOOK_BACKOFF_SECONDS="0.3",
+            SKYQ_EGRESS_ALLOW='["127.0.0.1"]',
             SKYQ_NAVIGATION_TIMEOUT_SECONDS="5",
             SKYQ_LOG_LEVEL="INFO",
             AWS_ACCESS_KEY_ID="testing",

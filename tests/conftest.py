@@ -54,6 +54,9 @@ def make_settings(home: Path, llm_url: str, **overrides: Any) -> Settings:
         "llm_max_retries": 0,
         "navigation_timeout_seconds": 5,
         "action_timeout_seconds": 2,
+        # The fixture servers live on 127.0.0.1; the canaries of the egress tests on
+        # other loopback addresses stay blocked.
+        "egress_allow": ["127.0.0.1"],
     }
     values.update(overrides)
     return Settings(**values)

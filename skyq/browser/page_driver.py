@@ -29,6 +29,7 @@ from skyq.agent.actions import (
     WaitAction,
 )
 from skyq.agent.page import ActionOutcome, FileData, Observation, PageNode
+from skyq.egress.proxy import BLOCKED_HEADER
 from skyq.errors import BrowserError, NavigationError
 from skyq.schemas.task_run import check_http_url
 
@@ -96,7 +97,7 @@ class PlaywrightPage:
             raise NavigationError(f"cannot open {url!r}: {exc}") from None
         timeout_ms = self.timings.navigation_seconds * 1000
         try:
-            await self.page.goto(url, wait_until="commit", timeout=timeout_ms)
+            response = await self.page.goto(url, wait_until="commit", timeout=timeout_ms)
         except PlaywrightTimeoutError:
             raise NavigationError(
                 f"cannot load {url}: no response within {self.timings.navigation_seconds:g}s"
@@ -105,7 +106,14 @@ class PlaywrightPage:
             self._raise_if_dead(exc)
             found = _NET_ERROR.search(str(exc))
             reason = found.group(1) if found else str(exc).splitlines()[0]
+            if reason == "ERR_TUNNEL_CONNECTION_FAILED":
+                reason = "blocked by the egress policy, or the proxy refused it"
             raise NavigationError(f"cannot load {url}: {reason}") from None
+        verdict = response.headers.get(BLOCKED_HEADER) if response is not None else None
+        if verdict == "blocked":
+            raise NavigationError(f"cannot load {url}: blocked by the egress policy")
+        if verdict is not None:
+            raise NavigationError(f"cannot load {url}: {verdict}")
         await self._settle(self.timings.navigation_seconds)
 
     async def _settle(self, dom_seconds: float) -> None:

@@ -19,7 +19,9 @@ from playwright.async_api import Error as PlaywrightError
 
 from skyq.browser.video import ensure_ffmpeg
 from skyq.config import CHROMIUM_FLAGS
+from skyq.egress.proxy import EgressProxy, RunRoute
 from skyq.errors import BrowserError
+from skyq.proxies import Proxy
 
 CLOSE_TIMEOUT_SECONDS = 10.0
 
@@ -47,6 +49,7 @@ class BrowserRoom:
         self._playwright: Playwright | None = None
         self._browser: Browser | None = None
         self._can_record: bool | None = None
+        self.egress = EgressProxy()
 
     @property
     def can_record(self) -> bool:
@@ -81,15 +84,28 @@ class BrowserRoom:
         user_agent: str | None = None,
         extra_http_headers: dict[str, str] | None = None,
         video_dir: Path | None = None,
-        proxy: dict[str, str] | None = None,
+        proxy: Proxy | None = None,
+        egress: RunRoute | None = None,
     ) -> AsyncIterator[BrowserContext]:
         """A fresh context; with ``video_dir`` (and ffmpeg) each page is recorded there,
-        the file complete once the context has closed."""
+        the file complete once the context has closed. With ``egress`` every request of
+        the context goes through the egress proxy under that run's policy (and on to
+        the run's own proxy from there); without it, straight to ``proxy`` if given."""
         options: dict[str, Any] = {
             "user_agent": user_agent,
             "extra_http_headers": extra_http_headers,
-            "proxy": proxy,
         }
+        token = None
+        if egress is not None:
+            port = await self.egress.start()
+            token = self.egress.register(egress)
+            options["proxy"] = {
+                "server": f"http://127.0.0.1:{port}",
+                "username": token,
+                "password": "skyq",
+            }
+        elif proxy is not None:
+            options["proxy"] = proxy.playwright()
         if video_dir is not None and self.can_record:
             width, height = self.options.viewport
             options["record_video_dir"] = str(video_dir)
@@ -110,6 +126,8 @@ class BrowserRoom:
             # A wedged page can make close() hang; the next run must not wait on it.
             with contextlib.suppress(PlaywrightError, TimeoutError):
                 await asyncio.wait_for(context.close(), CLOSE_TIMEOUT_SECONDS)
+            if token is not None:
+                self.egress.forget(token)
 
     async def _new_context(self, options: dict[str, Any]) -> BrowserContext:
         browser = await self.browser()
@@ -126,6 +144,7 @@ class BrowserRoom:
 
     async def close(self) -> None:
         await self._forget_browser()
+        await self.egress.close()
         if self._playwright is not None:
             with contextlib.suppress(PlaywrightError):
                 await self._playwright.stop()

@@ -34,6 +34,7 @@ def env(tmp_path, fake_llm) -> dict[str, str]:
         SKYQ_LLM_MODEL="fake-model",
         SKYQ_LLM_API_BASE=fake_llm.url,
         SKYQ_LLM_MAX_RETRIES="0",
+        SKYQ_EGRESS_ALLOW='["127.0.0.1"]',
     )
     return base
 

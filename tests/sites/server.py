@@ -53,6 +53,12 @@ class FixtureSites:
                 if self.path.startswith("/never-loads"):
                     self._never_finish()
                     return
+                if self.path.startswith("/loop302"):
+                    self.send_response(302)
+                    self.send_header("location", "/loop302")
+                    self.send_header("content-length", "0")
+                    self.end_headers()
+                    return
                 if self.path.startswith("/redirect"):
                     target = parse_qs(urlsplit(self.path).query).get("to", ["/"])[0]
                     self.send_response(302)

@@ -1,0 +1,50 @@
+"""Pages that fight back: each ends its step in bounded time with a reason, and the
+browser is ready for the next run."""
+
+from __future__ import annotations
+
+from tests.fake_llm import Script
+from tests.integration.test_agent_actions import act, complete
+
+
+def test_dialogs_are_dismissed_and_the_run_goes_on(embedded, fake_llm, sites):
+    fake_llm.script = Script(
+        [lambda c: act({"action_type": "click", "id": c.id_of("Delete everything")}), complete()]
+    )
+    response = embedded.run(prompt="Delete", url=sites.url("dialogs.html"))
+    assert response.status == "completed"
+    assert "Dismissed" in fake_llm.calls[1].text
+
+
+def test_a_page_stuck_in_a_loop_fails_the_run_and_the_next_run_works(embedded, fake_llm, sites):
+    embedded.services.settings = embedded.settings.model_copy(
+        update={"action_timeout_seconds": 1}
+    )
+    fake_llm.script = Script(
+        [lambda c: act({"action_type": "click", "id": c.id_of("Freeze")}), complete()]
+    )
+    frozen = embedded.run(prompt="Freeze it", url=sites.url("jsloop.html"))
+    assert frozen.status == "failed"
+    assert "did not answer" in frozen.failure_reason
+    fake_llm.reset(Script([complete({"ok": True})]))
+    after = embedded.run(prompt="Next", url=sites.url("products.html"))
+    assert after.status == "completed"
+
+
+def test_a_huge_page_is_capped_before_it_reaches_the_model(embedded, fake_llm, sites):
+    embedded.services.settings = embedded.settings.model_copy(
+        update={"max_elements_in_prompt": 500, "max_text_chars_in_prompt": 20_000}
+    )
+    fake_llm.script = Script([complete()])
+    response = embedded.run(prompt="Look", url=sites.url("huge.html"))
+    assert response.status == "completed"
+    text = fake_llm.calls[0].text
+    assert "[listing cut here: page too large]" in text
+    assert len(text) < 25_000
+    assert text.count("<a id=") <= 500
+
+
+def test_a_redirect_loop_is_classified(embedded, fake_llm, sites):
+    response = embedded.run(prompt="Open", url=sites.url("loop302"))
+    assert response.status == "failed"
+    assert response.failure_reason.endswith("ERR_TOO_MANY_REDIRECTS")

@@ -86,6 +86,7 @@ class Settings(BaseSettings):
     )
     run_timeout_seconds: float = Field(1800.0, gt=0, description="Wall-clock limit of a run.")
     lease_seconds: float = Field(30.0, gt=0, description="A run's lease; renewed while alive.")
+    reaper_interval_seconds: float = Field(10.0, gt=0, description="How often beat reaps.")
     max_attempts: int = Field(3, gt=0, description="Executions of a run before it is failed.")
     worker_max_tasks_per_child: int = Field(50, gt=0)
     webhook_timeout_seconds: float = Field(15.0, gt=0)

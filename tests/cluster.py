@@ -73,6 +73,7 @@ class Cluster:
             SKYQ_LEASE_SECONDS="3",
             SKYQ_WEBHOOK_BACKOFF_SECONDS="0.3",
             SKYQ_EGRESS_ALLOW='["127.0.0.1"]',
+            SKYQ_REAPER_INTERVAL_SECONDS="1",
             SKYQ_NAVIGATION_TIMEOUT_SECONDS="5",
             SKYQ_LOG_LEVEL="INFO",
             AWS_ACCESS_KEY_ID="testing",
@@ -129,6 +130,11 @@ class Cluster:
             90,
             "the worker's children",
         )
+        return process
+
+    def start_beat(self) -> subprocess.Popen[bytes]:
+        process = self.start("beat", log="beat.log")
+        wait_until(lambda: "beat: Starting..." in (self.home / "beat.log").read_text(), 60, "beat")
         return process
 
     @staticmethod

@@ -10,7 +10,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 
 from skyq.agent.recorder import StepReport
 from skyq.errors import RunBusyError
-from skyq.queue import RUN_TASK, WEBHOOK_TASK, RunQueue
+from skyq.queue import REAP_TASK, RUN_TASK, WEBHOOK_TASK, RunQueue
 from skyq.runner import execute_run, record_request
 from skyq.webhooks import webhook_due
 from workers import process
@@ -83,3 +83,15 @@ def send_webhook(self: Task, run_id: str) -> dict[str, Any]:
     if outcome.delivered or attempt >= sender.settings.webhook_max_attempts:
         return {"delivered": outcome.delivered, "attempts": attempt, "error": outcome.error}
     raise self.retry(countdown=sender.backoff(attempt))
+
+
+@app.task(name=REAP_TASK)
+def reap() -> list[str]:
+    """Hand runs whose worker died back to the queue (sent by `skyq beat`). The next
+    delivery claims them once their lease has expired, or finds them finished."""
+    services = process.start().services
+    run_ids = services.store.expired_leases(grace_seconds=services.settings.lease_seconds)
+    queue = RunQueue(app)
+    for run_id in run_ids:
+        queue.enqueue(run_id)
+    return run_ids

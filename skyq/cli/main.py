@@ -279,6 +279,17 @@ def worker(
     app.worker_main([*argv, *ctx.args])
 
 
+@cli.command()
+@click.option("--loglevel", "-l", default="INFO", show_default=True)
+def beat(loglevel: str) -> None:
+    """Run the scheduler: it reaps runs whose worker died (one beat per deployment)."""
+    from workers.celery_app import app
+
+    settings = load_settings()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    app.Beat(loglevel=loglevel, schedule=str(settings.home / "celerybeat-schedule")).run()
+
+
 @cli.group()
 def keys() -> None:
     """API keys."""

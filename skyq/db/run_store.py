@@ -206,6 +206,19 @@ class RunStore:
             return Claim(ClaimState.exhausted)
         return Claim(ClaimState.busy, retry_after=0.0)
 
+    def expired_leases(self, grace_seconds: float, limit: int = 100) -> list[str]:
+        """Runs marked running whose attempt stopped renewing its lease: their worker
+        is gone (a whole-worker kill leaves no one to hand the message back)."""
+        cutoff = utcnow() - timedelta(seconds=grace_seconds)
+        query = (
+            select(Run.run_id)
+            .where(Run.status == RunStatus.running.value)
+            .where(col(Run.lease_expires_at) < cutoff)
+            .limit(limit)
+        )
+        with self.session() as session:
+            return list(session.exec(query).all())
+
     def renew_lease(self, run_id: str, owner: str, lease_seconds: float) -> bool:
         statement = (
             update(Run)

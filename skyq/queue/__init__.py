@@ -2,6 +2,7 @@
 here and in workers/."""
 
 from skyq.queue.app import (
+    REAP_TASK,
     RUN_TASK,
     RUNS_QUEUE,
     WEBHOOK_TASK,
@@ -12,6 +13,7 @@ from skyq.queue.app import (
 from skyq.queue.producer import RunQueue
 
 __all__ = [
+    "REAP_TASK",
     "RUNS_QUEUE",
     "RUN_TASK",
     "WEBHOOKS_QUEUE",

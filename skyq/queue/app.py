@@ -19,6 +19,7 @@ RUNS_QUEUE = "skyq.runs"
 RUN_TASK = "skyq.run_task"
 WEBHOOKS_QUEUE = "skyq.webhooks"
 WEBHOOK_TASK = "skyq.send_webhook"
+REAP_TASK = "skyq.reap"
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
@@ -40,6 +41,12 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_routes": {
             RUN_TASK: {"queue": RUNS_QUEUE},
             WEBHOOK_TASK: {"queue": WEBHOOKS_QUEUE},
+            REAP_TASK: {"queue": WEBHOOKS_QUEUE},
+        },
+        # `skyq beat` sends the reaper this often; it hands runs whose worker died back
+        # to the queue, so a run never stays 'running' for a dead worker.
+        "beat_schedule": {
+            "skyq-reap": {"task": REAP_TASK, "schedule": settings.reaper_interval_seconds}
         },
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,

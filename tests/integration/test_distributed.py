@@ -9,6 +9,7 @@ import hmac
 import json
 import os
 import signal
+import subprocess
 import time
 
 import httpx
@@ -55,7 +56,8 @@ def cluster(tmp_path_factory, fake_llm_server, s3_server):
     deployment = Cluster(tmp_path_factory.mktemp("cluster"), fake_llm_server.url, s3_server)
     try:
         deployment.start_api()
-        deployment.start_worker(concurrency=2)
+        deployment.worker = deployment.start_worker(concurrency=2)
+        deployment.start_beat()
         deployment.key_a = deployment.create_key("org-a")
         deployment.key_b = deployment.create_key("org-b")
         yield deployment
@@ -324,3 +326,20 @@ def test_a_canceled_queued_run_sends_its_webhook(cluster, model, sites, client):
         assert len(receiver.deliveries) == 1, "one webhook per run"
     finally:
         receiver.close()
+
+
+def test_a_whole_worker_killed_mid_run_is_recovered_by_the_reaper(cluster, model, sites, client):
+    victim = client.run_task("Slow 3", url=sites.url("long.html"))
+    wait_until(lambda: db_row(cluster, victim.run_id)["step_count"] >= 1, 60, "the first step")
+    old = cluster.worker
+    os.killpg(old.pid, signal.SIGKILL)  # main process, children and their browsers
+    old.wait(timeout=30)
+    assert db_row(cluster, victim.run_id)["status"] == "running"  # nobody will hand it back
+    cluster.worker = cluster.start_worker(concurrency=2)
+    final = client.wait_for_run(victim.run_id, timeout=120)
+    assert final.status == "completed", final.failure_reason
+    assert db_row(cluster, victim.run_id)["attempt"] == 2
+    leftover = subprocess.run(
+        ["pgrep", "-g", str(old.pid)], capture_output=True, text=True
+    ).stdout.split()
+    assert leftover == [], "no process of the killed worker may survive it"

@@ -17,9 +17,7 @@ def test_dialogs_are_dismissed_and_the_run_goes_on(embedded, fake_llm, sites):
 
 
 def test_a_page_stuck_in_a_loop_fails_the_run_and_the_next_run_works(embedded, fake_llm, sites):
-    embedded.services.settings = embedded.settings.model_copy(
-        update={"action_timeout_seconds": 1}
-    )
+    embedded.services.settings = embedded.settings.model_copy(update={"action_timeout_seconds": 1})
     fake_llm.script = Script(
         [lambda c: act({"action_type": "click", "id": c.id_of("Freeze")}), complete()]
     )

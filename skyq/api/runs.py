@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 from typing import Annotated
 
@@ -35,8 +36,12 @@ def run_task(
     key: Caller,
     x_user_agent: Annotated[str | None, Header()] = None,
     x_max_steps_override: Annotated[int | None, Header(gt=0, le=1000)] = None,
+    idempotency_key: Annotated[
+        str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)
+    ] = None,
 ) -> TaskRunResponse:
-    """Start a task run: the row is written, the run is queued, the answer is immediate."""
+    """Start a task run: the row is written, the run is queued, the answer is immediate.
+    With an ``Idempotency-Key`` header, a retried POST returns the run it made."""
     ensure_supported(body)
     resolve_proxy(body.proxy_location, state.settings.proxy_locations)
     updates: dict[str, object] = {}
@@ -45,7 +50,20 @@ def run_task(
     if x_max_steps_override and not body.max_steps:
         updates["max_steps"] = x_max_steps_override
     request = state.schemas.resolve(body.model_copy(update=updates))
-    run = state.store.create_run(key.organization_id, request, api_key_id=key.api_key_id)
+    digest = hashlib.sha256(request.model_dump_json().encode()).hexdigest()
+    run, created = state.store.create_or_find_run(
+        key.organization_id,
+        request,
+        api_key_id=key.api_key_id,
+        idempotency_key=idempotency_key,
+        request_hash=digest if idempotency_key else None,
+    )
+    if not created:
+        if run.request_hash != digest:
+            raise HTTPException(
+                409, detail="Idempotency-Key was already used with a different request"
+            )
+        return state.response(run)
     try:
         state.queue.enqueue(run.run_id)
     except QueueUnavailableError:

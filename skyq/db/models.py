@@ -45,6 +45,9 @@ class ApiKey(SQLModel, table=True):
 
 class Run(SQLModel, table=True):
     __tablename__ = "runs"
+    __table_args__ = (
+        UniqueConstraint("organization_id", "idempotency_key", name="uq_runs_org_idempotency_key"),
+    )
 
     run_id: str = Field(primary_key=True, max_length=64)
     organization_id: str = Field(foreign_key="organizations.organization_id", index=True)
@@ -69,6 +72,8 @@ class Run(SQLModel, table=True):
     llm_cost: float = 0.0
     browser_session_id: str | None = Field(default=None, max_length=64)
     api_key_id: str | None = Field(default=None, max_length=64)
+    idempotency_key: str | None = Field(default=None, max_length=200)
+    request_hash: str | None = Field(default=None, max_length=64)
     webhook_queued_at: datetime | None = _when(nullable=True)
     created_at: datetime = _when(index=True)
     modified_at: datetime = _when()

@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Engine, and_, func, or_, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from skyq import ids
@@ -73,11 +74,32 @@ class RunStore:
         api_key_id: str | None = None,
     ) -> Run:
         """Insert the run row; with a ``run_id`` that exists already, return that row."""
+        return self.create_or_find_run(
+            organization_id, request, run_id=run_id, status=status, api_key_id=api_key_id
+        )[0]
+
+    def create_or_find_run(
+        self,
+        organization_id: str,
+        request: TaskRunRequest,
+        *,
+        run_id: str | None = None,
+        status: RunStatus = RunStatus.queued,
+        api_key_id: str | None = None,
+        idempotency_key: str | None = None,
+        request_hash: str | None = None,
+    ) -> tuple[Run, bool]:
+        """The run and whether this call created it: an existing ``run_id`` or
+        ``idempotency_key`` (of the same organization) returns the run already there."""
         run_id = run_id or ids.task_run_id()
+        if idempotency_key is not None:
+            found = self.find_idempotent(organization_id, idempotency_key)
+            if found is not None:
+                return found, False
         with self.session() as session:
             existing = session.get(Run, run_id)
             if existing is not None:
-                return existing
+                return existing, False
             now = utcnow()
             run = Run(
                 run_id=run_id,
@@ -92,13 +114,31 @@ class RunStore:
                 max_steps=request.max_steps or self.default_max_steps,
                 browser_session_id=request.browser_session_id,
                 api_key_id=api_key_id,
+                idempotency_key=idempotency_key,
+                request_hash=request_hash,
                 created_at=now,
                 modified_at=now,
                 queued_at=now if status == RunStatus.queued else None,
             )
             session.add(run)
-            session.commit()
-            return run
+            try:
+                session.commit()
+            except IntegrityError:
+                # A concurrent request with the same key (or id) got there first.
+                session.rollback()
+                if idempotency_key is not None:
+                    found = self.find_idempotent(organization_id, idempotency_key)
+                    if found is not None:
+                        return found, False
+                raise
+            return run, True
+
+    def find_idempotent(self, organization_id: str, key: str) -> Run | None:
+        query = select(Run).where(
+            Run.organization_id == organization_id, Run.idempotency_key == key
+        )
+        with self.session() as session:
+            return session.exec(query).first()
 
     def get_run(self, run_id: str, organization_id: str | None = None) -> Run:
         with self.session() as session:

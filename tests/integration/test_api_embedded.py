@@ -102,3 +102,26 @@ def test_an_unknown_proxy_location_is_a_422(embedded, broker):
     assert detail["loc"] == ["body", "proxy_location"]
     assert "unknown proxy location 'RESIDENTIAL_JP'" in detail["msg"]
     assert broker.llen("skyq.runs") == 0 and embedded.store.list_runs(embedded.org) == []
+
+
+def test_an_idempotency_key_makes_a_retried_post_return_the_same_run(embedded, broker):
+    from concurrent.futures import ThreadPoolExecutor
+
+    api, key = api_for(embedded)
+    body = {"prompt": "Do it once", "url": "https://example.com"}
+    headers = {"x-api-key": key, "Idempotency-Key": "order-42"}
+    first = api.post("/v1/run/tasks", json=body, headers=headers).json()
+    again = api.post("/v1/run/tasks", json=body, headers=headers).json()
+    assert again["run_id"] == first["run_id"]
+    with ThreadPoolExecutor(10) as pool:
+        answers = list(
+            pool.map(lambda _: api.post("/v1/run/tasks", json=body, headers=headers), range(10))
+        )
+    assert {a.json()["run_id"] for a in answers} == {first["run_id"]}
+    assert len(embedded.store.list_runs(embedded.org)) == 1
+    assert broker.llen("skyq.runs") == 1, "enqueued once"
+    other = api.post("/v1/run/tasks", json={**body, "prompt": "Something else"}, headers=headers)
+    assert other.status_code == 409
+    assert "different request" in other.json()["detail"]
+    fresh = api.post("/v1/run/tasks", json=body, headers={**headers, "Idempotency-Key": "order-43"})
+    assert fresh.json()["run_id"] != first["run_id"]

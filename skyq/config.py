@@ -84,6 +84,12 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = Field(
         None, description="Signs artifact and run-page links; shared by every API process."
     )
+    api_rate_limit_per_second: int = Field(
+        50, ge=0, description="Requests a second per API key (0: no limit)."
+    )
+    max_active_runs_per_org: int = Field(
+        1000, gt=0, description="Queued plus running runs an organization may have."
+    )
     run_timeout_seconds: float = Field(1800.0, gt=0, description="Wall-clock limit of a run.")
     lease_seconds: float = Field(30.0, gt=0, description="A run's lease; renewed while alive.")
     reaper_interval_seconds: float = Field(10.0, gt=0, description="How often beat reaps.")

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 
 from skyq import __version__
 from skyq.api import credentials, pages, runs
+from skyq.api.limits import Limits
 from skyq.api.state import ApiState
 from skyq.bootstrap import open_run_store
 from skyq.config import Settings
@@ -38,6 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         queue=RunQueue(make_celery(settings)),
         links=Links.from_settings(settings, artifacts),
         schemas=SchemaRegistry.from_import_paths(settings.extraction_models),
+        limits=Limits(settings, store),
     )
     app = FastAPI(
         title="skyq",

@@ -25,6 +25,7 @@ def caller(
     key = state.keys.find(x_api_key)
     if key is None:
         raise HTTPException(status_code=403, detail=INVALID)
+    state.limits.check_rate(key.api_key_id)
     return key
 
 

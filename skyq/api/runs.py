@@ -11,7 +11,8 @@ from fastapi import APIRouter, Header, HTTPException, Query
 from fastapi.concurrency import run_in_threadpool
 
 from skyq.api.auth import Caller, Organization, State
-from skyq.db.models import utcnow
+from skyq.api.state import ApiState
+from skyq.db.models import Run, utcnow
 from skyq.engines import ensure_supported
 from skyq.errors import QueueUnavailableError
 from skyq.proxies import resolve_proxy
@@ -51,6 +52,11 @@ def run_task(
         updates["max_steps"] = x_max_steps_override
     request = state.schemas.resolve(body.model_copy(update=updates))
     digest = hashlib.sha256(request.model_dump_json().encode()).hexdigest()
+    if idempotency_key is not None:
+        found = state.store.find_idempotent(key.organization_id, idempotency_key)
+        if found is not None:
+            return _replayed(state, found, digest)
+    state.limits.check_capacity(key.organization_id)
     run, created = state.store.create_or_find_run(
         key.organization_id,
         request,
@@ -59,11 +65,7 @@ def run_task(
         request_hash=digest if idempotency_key else None,
     )
     if not created:
-        if run.request_hash != digest:
-            raise HTTPException(
-                409, detail="Idempotency-Key was already used with a different request"
-            )
-        return state.response(run)
+        return _replayed(state, run, digest)
     try:
         state.queue.enqueue(run.run_id)
     except QueueUnavailableError:
@@ -76,6 +78,12 @@ def run_task(
             finished_at=utcnow(),
         )
         raise
+    return state.response(run)
+
+
+def _replayed(state: ApiState, run: Run, digest: str) -> TaskRunResponse:
+    if run.request_hash != digest:
+        raise HTTPException(409, detail="Idempotency-Key was already used with a different request")
     return state.response(run)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from skyq.api.limits import Limits
 from skyq.config import Settings
 from skyq.db import RunStore
 from skyq.db.key_store import KeyStore
@@ -25,6 +26,7 @@ class ApiState:
     queue: RunQueue
     links: Links
     schemas: SchemaRegistry
+    limits: Limits
 
     @property
     def signer(self) -> Signer:

@@ -8,6 +8,7 @@ from skyq.client.errors import (
     ForbiddenError,
     NotFoundError,
     ServiceUnavailableError,
+    TooManyRequestsError,
     UnprocessableEntityError,
 )
 from skyq.client.options import RequestOptions
@@ -23,5 +24,6 @@ __all__ = [
     "NotFoundError",
     "RequestOptions",
     "ServiceUnavailableError",
+    "TooManyRequestsError",
     "UnprocessableEntityError",
 ]

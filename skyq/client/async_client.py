@@ -187,7 +187,8 @@ class AsyncClient:
         options: RequestOptions | None = None,
         read_timeout: float | None = None,
     ) -> Any:
-        """One call, retried on connection errors and 5xx answers (never on 4xx)."""
+        """One call, retried on connection errors, 5xx answers and 429 (after its
+        Retry-After), never on other 4xx."""
         options = options or {}
         if json is not None and options.get("additional_body_parameters"):
             json = {**json, **options["additional_body_parameters"]}
@@ -216,10 +217,21 @@ class AsyncClient:
             if response.status_code >= 500 and not last:
                 await asyncio.sleep(0.5 * 2**attempt)
                 continue
+            if response.status_code == 429 and not last:
+                # The server says when: a rate limit or a full organization queue.
+                await asyncio.sleep(_retry_after(response))
+                continue
             if response.status_code >= 400:
                 raise error_for(response.status_code, _body(response))
             return response.json()
         raise AssertionError("unreachable")  # the loop always returns or raises
+
+
+def _retry_after(response: httpx.Response) -> float:
+    try:
+        return min(60.0, max(0.0, float(response.headers.get("retry-after", "1"))))
+    except ValueError:
+        return 1.0
 
 
 def _body(response: httpx.Response) -> Any:

@@ -6,6 +6,7 @@
     ├── NotFoundError             404 (no such run, or another organization's)
     ├── ConflictError             409 (e.g. canceling a run that already ended)
     ├── UnprocessableEntityError  422 (a field of the request is invalid; body names it)
+    ├── TooManyRequestsError      429 (rate or run limit; retried after Retry-After first)
     └── ServiceUnavailableError   503 (the queue or database is down; retried first)
 
 Waiting for a run longer than ``timeout`` raises the built-in TimeoutError.
@@ -46,6 +47,10 @@ class UnprocessableEntityError(ApiError):
     pass
 
 
+class TooManyRequestsError(ApiError):
+    pass
+
+
 class ServiceUnavailableError(ApiError):
     pass
 
@@ -56,6 +61,7 @@ _BY_STATUS: dict[int, type[ApiError]] = {
     404: NotFoundError,
     409: ConflictError,
     422: UnprocessableEntityError,
+    429: TooManyRequestsError,
     503: ServiceUnavailableError,
 }
 

@@ -133,6 +133,16 @@ class RunStore:
                 raise
             return run, True
 
+    def count_active(self, organization_id: str) -> int:
+        query = (
+            select(func.count())
+            .select_from(Run)
+            .where(Run.organization_id == organization_id)
+            .where(col(Run.status).in_([s.value for s in (*STARTABLE, RunStatus.running)]))
+        )
+        with self.session() as session:
+            return int(session.exec(query).one())
+
     def find_idempotent(self, organization_id: str, key: str) -> Run | None:
         query = select(Run).where(
             Run.organization_id == organization_id, Run.idempotency_key == key

@@ -125,3 +125,30 @@ def test_an_idempotency_key_makes_a_retried_post_return_the_same_run(embedded, b
     assert "different request" in other.json()["detail"]
     fresh = api.post("/v1/run/tasks", json=body, headers={**headers, "Idempotency-Key": "order-43"})
     assert fresh.json()["run_id"] != first["run_id"]
+
+
+def test_too_many_requests_a_second_get_429_with_retry_after(embedded, broker):
+    import time
+
+    api, key = api_for(embedded, api_rate_limit_per_second=3)
+    started = time.monotonic()
+    answers = [api.get("/v1/runs/tsk_none", headers={"x-api-key": key}) for _ in range(30)]
+    windows = int(time.monotonic() - started) + 2  # the one-second windows the burst touched
+    refused = [a for a in answers if a.status_code == 429]
+    assert refused and all(a.headers["retry-after"] == "1" for a in refused)
+    assert len(answers) - len(refused) <= 3 * windows
+    assert all(a.status_code in (404, 429) for a in answers)
+
+
+def test_an_organization_at_its_active_run_cap_gets_429_and_others_do_not(embedded, broker):
+    api, key = api_for(embedded, max_active_runs_per_org=2)
+    body = {"prompt": "x", "url": "https://example.com"}
+    statuses = [
+        api.post("/v1/run/tasks", json=body, headers={"x-api-key": key}).status_code
+        for _ in range(3)
+    ]
+    assert statuses == [200, 200, 429]
+    other_org = embedded.store.ensure_organization("another")
+    other_key = KeyStore(embedded.store.engine).create(other_org)
+    assert api.post("/v1/run/tasks", json=body, headers={"x-api-key": other_key}).status_code == 200
+    assert len(embedded.store.list_runs(embedded.org)) == 2, "nothing half-created"

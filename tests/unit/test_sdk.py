@@ -118,3 +118,16 @@ def test_wait_gives_up_with_timeout_error():
     recorder = Recorder(*[httpx.Response(200, json={**RUN, "status": "running"})] * 50)
     with client(recorder) as sdk, pytest.raises(TimeoutError, match=r"did not finish within 0\.5s"):
         sdk.wait_for_run("tsk_1", timeout=0.5)
+
+
+def test_429_is_retried_after_retry_after():
+    recorder = Recorder(
+        httpx.Response(429, json={"detail": "slow down"}, headers={"retry-after": "0"}),
+        httpx.Response(200, json=RUN),
+    )
+    with client(recorder) as sdk:
+        assert sdk.get_run("tsk_1").run_id == "tsk_1"
+    assert len(recorder.requests) == 2
+    recorder = Recorder(*[httpx.Response(429, json={}, headers={"retry-after": "0"})] * 3)
+    with client(recorder) as sdk, pytest.raises(skyq.client.TooManyRequestsError):
+        sdk.get_run("tsk_1")

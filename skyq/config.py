@@ -84,6 +84,7 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = Field(
         None, description="Signs artifact and run-page links; shared by every API process."
     )
+    api_max_body_bytes: int = Field(1_048_576, gt=0, description="Largest request body.")
     api_rate_limit_per_second: int = Field(
         50, ge=0, description="Requests a second per API key (0: no limit)."
     )

@@ -34,7 +34,11 @@ class Links:
 
     def artifact_url(self, artifact: Artifact) -> str:
         if not isinstance(self.artifacts, LocalArtifactStore):
-            return self.artifacts.url(artifact.uri)
+            # A downloaded file is the site's content: served as an attachment, never
+            # rendered where the link is opened.
+            name = artifact.filename or artifact.artifact_id
+            download = artifact.artifact_type == "download"
+            return self.artifacts.url(artifact.uri, download_as=name if download else None)
         query = self.signer.query(artifact.artifact_id, self.settings.presigned_url_expiry_seconds)
         return f"{self.base}/v1/artifacts/{quote(artifact.artifact_id)}/content?{query}"
 

@@ -4,6 +4,9 @@ signed the way Skyvern signs, so receivers written for Skyvern verify it unchang
     x-skyvern-signature: hex HMAC-SHA256 of the body, keyed with the API key
     x-skyvern-timestamp: unix seconds
 
+and with Standard Webhooks' headers beside them (webhook-id, the same on every retry;
+webhook-timestamp; webhook-signature), keyed with the same secret.
+
 Redirects are not followed and only a 2xx answer counts as delivered. Each attempt is
 recorded; the Celery task around ``WebhookSender.attempt`` owns the retries.
 """
@@ -11,6 +14,7 @@ recorded; the Celery task around ``WebhookSender.attempt`` owns the retries.
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import hmac
 import json
@@ -35,11 +39,25 @@ def payload(response_json: str) -> bytes:
     return json.dumps(json.loads(response_json), separators=(",", ":")).encode()
 
 
-def signature_headers(body: bytes, signing_key: bytes | None, now: int) -> dict[str, str]:
+def signature_headers(
+    body: bytes, signing_key: bytes | None, now: int, message_id: str | None = None
+) -> dict[str, str]:
+    """Skyvern's headers; with ``message_id`` also Standard Webhooks' (webhook-id,
+    webhook-timestamp, webhook-signature: v1,<base64 HMAC of id.timestamp.body>)."""
     headers = {"content-type": "application/json", "x-skyvern-timestamp": str(now)}
-    if signing_key is not None:
-        mac = hmac.new(signing_key, body, hashlib.sha256).hexdigest()
-        headers["x-skyvern-signature"] = mac
+    if signing_key is None:
+        return headers
+    headers["x-skyvern-signature"] = hmac.new(signing_key, body, hashlib.sha256).hexdigest()
+    if message_id is not None:
+        signed = f"{message_id}.{now}.".encode() + body
+        mac = base64.b64encode(hmac.new(signing_key, signed, hashlib.sha256).digest()).decode()
+        headers.update(
+            {
+                "webhook-id": message_id,
+                "webhook-timestamp": str(now),
+                "webhook-signature": f"v1,{mac}",
+            }
+        )
     return headers
 
 
@@ -73,7 +91,8 @@ class WebhookSender:
             return Outcome(delivered=True, error="the run has no webhook_url")
         body = payload(self.links.response(run, self.store).model_dump_json())
         key = self.keys.signing_key(run.organization_id, run.api_key_id)
-        headers = signature_headers(body, key, int(time.time()))
+        # The same id on every attempt, so a receiver can drop the duplicates.
+        headers = signature_headers(body, key, int(time.time()), message_id=f"msg_{run_id}")
         started = time.monotonic()
         outcome = self._post(url, body, headers)
         self.store.add_delivery(

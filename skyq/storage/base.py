@@ -14,8 +14,9 @@ class ArtifactStore(Protocol):
         """Read back what ``put`` stored. Raises StorageError."""
         ...
 
-    def url(self, uri: str) -> str:
-        """A URL a caller can GET: presigned for S3, a file URL on local disk."""
+    def url(self, uri: str, *, download_as: str | None = None) -> str:
+        """A URL a caller can GET: presigned for S3 (served as an attachment named
+        ``download_as`` when given), a file URL on local disk."""
         ...
 
     def delete(self, uri: str) -> None:

@@ -43,7 +43,7 @@ class LocalArtifactStore:
         except OSError as exc:
             raise StorageError(f"cannot read {uri}: {exc.strerror}") from exc
 
-    def url(self, uri: str) -> str:
+    def url(self, uri: str, *, download_as: str | None = None) -> str:
         return uri
 
     def delete(self, uri: str) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import boto3
 from botocore.client import Config
@@ -67,10 +67,17 @@ class S3ArtifactStore:
             raise StorageError(f"cannot read {uri}: {exc}") from exc
         return body
 
-    def url(self, uri: str) -> str:
+    def url(self, uri: str, *, download_as: str | None = None) -> str:
+        """A presigned GET; with ``download_as`` the object is served as an attachment
+        under that name, never rendered by the browser that opens the link."""
         bucket, key = self._object(uri)
+        params = {"Bucket": bucket, "Key": key}
+        if download_as is not None:
+            params["ResponseContentDisposition"] = (
+                f"attachment; filename*=UTF-8''{quote(download_as)}"
+            )
         url: str = self.client.generate_presigned_url(
-            "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=self.expiry_seconds
+            "get_object", Params=params, ExpiresIn=self.expiry_seconds
         )
         return url
 

@@ -152,3 +152,15 @@ def test_an_organization_at_its_active_run_cap_gets_429_and_others_do_not(embedd
     other_key = KeyStore(embedded.store.engine).create(other_org)
     assert api.post("/v1/run/tasks", json=body, headers={"x-api-key": other_key}).status_code == 200
     assert len(embedded.store.list_runs(embedded.org)) == 2, "nothing half-created"
+
+
+def test_an_oversized_body_is_a_413_and_control_characters_a_422(embedded, broker):
+    api, key = api_for(embedded)
+    huge = {"prompt": "x" * 2_000_000}
+    assert api.post("/v1/run/tasks", json=huge, headers={"x-api-key": key}).status_code == 413
+    nul = api.post("/v1/run/tasks", json={"prompt": "a\x00b"}, headers={"x-api-key": key})
+    assert nul.status_code == 422 and nul.json()["detail"][0]["loc"] == ["body", "prompt"]
+    newline_url = {"prompt": "x", "url": "https://exa\nmple.com"}
+    bad_url = api.post("/v1/run/tasks", json=newline_url, headers={"x-api-key": key})
+    assert bad_url.status_code == 422 and bad_url.json()["detail"][0]["loc"] == ["body", "url"]
+    assert embedded.store.list_runs(embedded.org) == []

@@ -4,6 +4,7 @@ processes, a Chromium each) -> PostgreSQL and S3. The model is the only stand-in
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import hmac
 import json
@@ -287,6 +288,13 @@ def test_webhook_reaches_a_receiver_that_was_down_twice(cluster, model, sites, c
         assert delivery.json["run_id"] == run.run_id
         assert delivery.json["status"] == "completed"
         assert delivery.json["output"] == {"name": "Aurora Lamp", "price": 29.99}
+        # Standard Webhooks too: v1 = base64 HMAC of "id.timestamp.body", same id each try.
+        signed = f"{delivery.headers['webhook-id']}.{delivery.headers['webhook-timestamp']}."
+        mac = hmac.new(cluster.key_a.encode(), signed.encode() + delivery.body, hashlib.sha256)
+        assert (
+            delivery.headers["webhook-signature"] == "v1," + base64.b64encode(mac.digest()).decode()
+        )
+        assert {d.headers["webhook-id"] for d in receiver.deliveries} == {f"msg_{run.run_id}"}
         with psycopg.connect(cluster.env["SKYQ_DATABASE_URL"]) as connection:
             rows = connection.execute(
                 "SELECT attempt, status_code FROM webhook_deliveries WHERE run_id = %s"

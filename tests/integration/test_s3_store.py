@@ -70,3 +70,14 @@ def test_a_run_with_artifacts_in_s3(s3_server, bucket, tmp_path, fake_llm, sites
         assert url.startswith(f"{s3_server}/{bucket}/art/")
         got = httpx.get(url)
         assert got.status_code == 200 and got.content[:3] == b"\xff\xd8\xff"
+
+
+def test_downloaded_files_are_served_as_attachments(s3_server, bucket):
+    """S3 applies response-content-disposition from the signed query; moto ignores it
+    (and does not check signatures), so the signed URL is what is checked here."""
+    store = S3ArtifactStore(f"s3://{bucket}", endpoint_url=s3_server)
+    uri = store.put("o/t/001/download_a.html", b"<script>alert(1)</script>", "text/html")
+    url = store.url(uri, download_as="page.html")
+    query = parse_qs(urlsplit(url).query)
+    assert query["response-content-disposition"] == ["attachment; filename*=UTF-8''page.html"]
+    assert httpx.get(url).status_code == 200

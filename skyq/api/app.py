@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from skyq import __version__
 from skyq.api import credentials, pages, runs
@@ -81,6 +82,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def queue_down(_: Request, exc: QueueUnavailableError) -> JSONResponse:
         return JSONResponse(
             {"detail": "the queue is unavailable; try again shortly"},
+            status_code=503,
+            headers={"Retry-After": "5"},
+        )
+
+    @app.exception_handler(DBAPIError)
+    async def database_down(_: Request, exc: DBAPIError) -> JSONResponse:
+        # Connection-level failures only: anything else is a bug and should be a 500.
+        if not exc.connection_invalidated and not isinstance(exc, OperationalError):
+            raise exc
+        return JSONResponse(
+            {"detail": "the database is unavailable; try again shortly"},
             status_code=503,
             headers={"Retry-After": "5"},
         )

@@ -164,3 +164,29 @@ def test_an_oversized_body_is_a_413_and_control_characters_a_422(embedded, broke
     bad_url = api.post("/v1/run/tasks", json=newline_url, headers={"x-api-key": key})
     assert bad_url.status_code == 422 and bad_url.json()["detail"][0]["loc"] == ["body", "url"]
     assert embedded.store.list_runs(embedded.org) == []
+
+
+def test_a_database_that_goes_away_is_a_503_not_a_traceback(embedded, broker):
+    from skyq.db import make_engine
+
+    api, key = api_for(embedded)
+    state = api.app.state.skyq
+    healthy_engine = state.store.engine
+    # The database disappears while the API runs (a closed port: nothing listens).
+    state.store.engine = make_engine("postgresql://postgres@127.0.0.1:1/gone")
+    state.keys.engine = healthy_engine  # the key check still passes; the run store fails
+    answer = api.post(
+        "/v1/run/tasks",
+        json={"prompt": "x", "url": "https://example.com"},
+        headers={"x-api-key": key},
+    )
+    assert answer.status_code == 503
+    assert answer.json() == {"detail": "the database is unavailable; try again shortly"}
+    assert answer.headers["retry-after"] == "5"
+    state.store.engine = healthy_engine
+    back = api.post(
+        "/v1/run/tasks",
+        json={"prompt": "x", "url": "https://example.com"},
+        headers={"x-api-key": key},
+    )
+    assert back.status_code == 200

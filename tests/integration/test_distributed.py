@@ -351,3 +351,49 @@ def test_a_whole_worker_killed_mid_run_is_recovered_by_the_reaper(cluster, model
         ["pgrep", "-g", str(old.pid)], capture_output=True, text=True
     ).stdout.split()
     assert leftover == [], "no process of the killed worker may survive it"
+
+
+def _other_service(cluster: Cluster):
+    """A Celery app of some other service on the same broker: it knows skyq's task only
+    by name."""
+    from celery import Celery
+
+    return Celery(
+        "other-service",
+        broker=cluster.env["SKYQ_BROKER_URL"],
+        backend=cluster.env["SKYQ_RESULT_BACKEND"],
+    )
+
+
+def test_duplicate_deliveries_never_run_a_run_twice(cluster, model, sites, client):
+    other = _other_service(cluster)
+    run = client.run_task("Slow 2", url=sites.url("long.html"))
+    wait_until(lambda: db_row(cluster, run.run_id)["status"] == "running", 60, "the start")
+    # The same message again while the run is live, and once more after it has ended.
+    during = other.send_task(
+        "skyq.run_task", kwargs={"run_id": run.run_id}, queue="skyq.runs", task_id=run.run_id
+    )
+    final = client.wait_for_run(run.run_id, timeout=90)
+    assert final.status == "completed"
+    after = other.send_task(
+        "skyq.run_task", kwargs={"run_id": run.run_id}, queue="skyq.runs", task_id=run.run_id
+    )
+    assert after.get(timeout=60)["status"] == "completed"
+    assert during.get(timeout=60)["status"] == "completed"
+    row = db_row(cluster, run.run_id)
+    assert row["attempt"] == 1, "one attempt, however many deliveries"
+    assert len(client.get_run_timeline(run.run_id)) == final.step_count == 3
+
+
+def test_sigterm_lets_the_running_run_finish_and_leaves_no_browser(cluster, model, sites, client):
+    run = client.run_task("Slow 2", url=sites.url("long.html"))
+    wait_until(lambda: db_row(cluster, run.run_id)["step_count"] >= 1, 60, "the first step")
+    old = cluster.worker
+    old.send_signal(signal.SIGTERM)  # warm shutdown: take no new runs, finish this one
+    old.wait(timeout=120)
+    assert client.get_run(run.run_id).status == "completed"
+    leftover = subprocess.run(["pgrep", "-g", str(old.pid)], capture_output=True, text=True)
+    assert leftover.stdout.split() == []
+    orphans = subprocess.run(["pgrep", "-P", "1", "-f", "chromium"], capture_output=True, text=True)
+    assert orphans.stdout.split() == []
+    cluster.worker = cluster.start_worker(concurrency=2)

@@ -52,9 +52,6 @@ class Cluster:
             Bucket=self.bucket
         )
         self.redis_db = 11
-        self.redis = redis.Redis(host="127.0.0.1", port=6379, db=self.redis_db)
-        self.redis.flushdb()
-        redis.Redis(host="127.0.0.1", port=6379, db=self.redis_db + 1).flushdb()
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("SKYQ_", "OPENAI_"))}
@@ -81,6 +78,9 @@ class Cluster:
             AWS_DEFAULT_REGION="us-east-1",
         )
         self.env.update(settings)
+        self.redis = redis.Redis.from_url(self.env["SKYQ_BROKER_URL"])
+        self.redis.flushdb()
+        redis.Redis.from_url(self.env["SKYQ_RESULT_BACKEND"]).flushdb()
         self.processes: list[subprocess.Popen[bytes]] = []
         self.skyq("db", "upgrade")
 
@@ -136,6 +136,30 @@ class Cluster:
         process = self.start("beat", log="beat.log")
         wait_until(lambda: "beat: Starting..." in (self.home / "beat.log").read_text(), 60, "beat")
         return process
+
+    @staticmethod
+    def descendants(pid: int) -> list[int]:
+        """Every live process below ``pid`` (Chromium included, whatever its group)."""
+        found, frontier = [], [pid]
+        while frontier:
+            parent = frontier.pop()
+            for child in Cluster.children(parent):
+                found.append(child)
+                frontier.append(child)
+        return found
+
+    @staticmethod
+    def alive(pids: list[int]) -> list[int]:
+        """Those of ``pids`` still running (zombies waiting for a reaper do not count)."""
+        living = []
+        for pid in pids:
+            try:
+                state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            except OSError:
+                continue
+            if state != "Z":
+                living.append(pid)
+        return living
 
     @staticmethod
     def children(pid: int) -> list[int]:

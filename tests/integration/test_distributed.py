@@ -10,8 +10,8 @@ import hmac
 import json
 import os
 import signal
-import subprocess
 import time
+from pathlib import Path
 
 import httpx
 import psycopg
@@ -340,17 +340,16 @@ def test_a_whole_worker_killed_mid_run_is_recovered_by_the_reaper(cluster, model
     victim = client.run_task("Slow 3", url=sites.url("long.html"))
     wait_until(lambda: db_row(cluster, victim.run_id)["step_count"] >= 1, 60, "the first step")
     old = cluster.worker
-    os.killpg(old.pid, signal.SIGKILL)  # main process, children and their browsers
+    tree = cluster.descendants(old.pid)
+    os.killpg(old.pid, signal.SIGKILL)  # main process, children and their drivers
     old.wait(timeout=30)
     assert db_row(cluster, victim.run_id)["status"] == "running"  # nobody will hand it back
     cluster.worker = cluster.start_worker(concurrency=2)
     final = client.wait_for_run(victim.run_id, timeout=120)
     assert final.status == "completed", final.failure_reason
     assert db_row(cluster, victim.run_id)["attempt"] == 2
-    leftover = subprocess.run(
-        ["pgrep", "-g", str(old.pid)], capture_output=True, text=True
-    ).stdout.split()
-    assert leftover == [], "no process of the killed worker may survive it"
+    # Chromium sees its driver's pipe close and exits: nothing of the old worker is left.
+    wait_until(lambda: cluster.alive(tree) == [], 30, "the killed worker's browsers to end")
 
 
 def _other_service(cluster: Cluster):
@@ -389,11 +388,34 @@ def test_sigterm_lets_the_running_run_finish_and_leaves_no_browser(cluster, mode
     run = client.run_task("Slow 2", url=sites.url("long.html"))
     wait_until(lambda: db_row(cluster, run.run_id)["step_count"] >= 1, 60, "the first step")
     old = cluster.worker
+    tree = cluster.descendants(old.pid)  # the children, their drivers and browsers
+    assert any(b"chromium" in Path(f"/proc/{p}/cmdline").read_bytes() for p in tree)
     old.send_signal(signal.SIGTERM)  # warm shutdown: take no new runs, finish this one
     old.wait(timeout=120)
     assert client.get_run(run.run_id).status == "completed"
-    leftover = subprocess.run(["pgrep", "-g", str(old.pid)], capture_output=True, text=True)
-    assert leftover.stdout.split() == []
-    orphans = subprocess.run(["pgrep", "-P", "1", "-f", "chromium"], capture_output=True, text=True)
-    assert orphans.stdout.split() == []
+    wait_until(lambda: cluster.alive(tree) == [], 30, "the worker's processes to end")
     cluster.worker = cluster.start_worker(concurrency=2)
+
+
+def test_a_run_that_kills_its_worker_every_time_is_failed_not_looped(cluster, model, sites, client):
+    run = client.run_task("Forever", url=sites.url("long.html"), max_steps=60)
+    killed: set[str] = set()
+
+    def kill_each_new_attempt() -> bool:
+        row = db_row(cluster, run.run_id)
+        owner = row["lease_owner"]
+        if row["status"] == "running" and owner and owner not in killed and row["step_count"]:
+            os.kill(int(owner.split(":")[1]), signal.SIGKILL)
+            killed.add(owner)
+        return row["status"] != "running" and row["status"] != "queued"
+
+    wait_until(kill_each_new_attempt, 120, "the run to be given up")
+    final = client.get_run(run.run_id)
+    assert final.status == "failed"
+    assert final.failure_reason == "the run's worker was lost 3 times; giving up"
+    assert len(killed) == 3
+    # The worker is healthy for the next run.
+    after = client.run_task(
+        "Price of Aurora Lamp", url=sites.url("products.html"), wait_for_completion=True, timeout=60
+    )
+    assert after.status == "completed"

@@ -1,0 +1,110 @@
+"""Thirty mixed runs from three organizations on one worker with two children: every
+run ends as it should, none runs twice, and the browsers do not grow run over run."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import psycopg
+import pytest
+
+import skyq
+from tests.canary import Canary
+from tests.cluster import Cluster
+from tests.integration.test_distributed import PRODUCTS, shop_model
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory, fake_llm_server, s3_server):
+    fake_llm_server.reset(shop_model)
+    deployment = Cluster(
+        tmp_path_factory.mktemp("load"),
+        fake_llm_server.url,
+        s3_server,
+        SKYQ_BROKER_URL="redis://127.0.0.1:6379/9",
+        SKYQ_RESULT_BACKEND="redis://127.0.0.1:6379/10",
+    )
+    try:
+        deployment.start_api()
+        deployment.worker = deployment.start_worker(concurrency=2)
+        deployment.keys = [deployment.create_key(f"load-{i}") for i in range(3)]
+        yield deployment
+    finally:
+        deployment.close()
+
+
+def tree_pss_kib(cluster: Cluster) -> int:
+    """Proportional memory of the worker and everything below it, browsers included
+    (summing RSS would count Chromium's shared pages many times over)."""
+    total = 0
+    for pid in [cluster.worker.pid, *cluster.descendants(cluster.worker.pid)]:
+        try:
+            text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+        except OSError:
+            continue
+        total += int(next(line.split()[1] for line in text.splitlines() if line.startswith("Pss:")))
+    return total
+
+
+def renderers(cluster: Cluster) -> int:
+    return sum(
+        b"--type=renderer" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        for pid in cluster.alive(cluster.descendants(cluster.worker.pid))
+    )
+
+
+def test_thirty_mixed_runs_from_three_organizations(cluster, fake_llm_server, sites):
+    fake_llm_server.reset(shop_model)
+    canary = Canary()
+    names = list(PRODUCTS)
+
+    def plan(i: int) -> tuple[str, dict]:
+        if i % 6 == 4:
+            return "timed_out", {"prompt": "Forever", "url": sites.url("long.html"), "max_steps": 2}
+        if i % 6 == 5:
+            return "failed", {"prompt": "Price of Aurora Lamp", "url": f"{canary.url}/"}
+        return "completed", {
+            "prompt": f"Price of {names[i % 4]}",
+            "url": sites.url("products.html"),
+        }
+
+    async def run_all(indexes: range) -> list[tuple[str, skyq.TaskRunResponse]]:
+        clients = [skyq.AsyncClient(cluster.url, api_key=key) for key in cluster.keys]
+        try:
+            plans = [plan(i) for i in indexes]
+            runs = await asyncio.gather(
+                *(
+                    clients[i % 3].run_task(wait_for_completion=True, timeout=300, **body)
+                    for i, (_, body) in zip(indexes, plans, strict=True)
+                )
+            )
+            return [(expected, run) for (expected, _), run in zip(plans, runs, strict=True)]
+        finally:
+            for sdk in clients:
+                await sdk.aclose()
+
+    idle_renderers = renderers(cluster)
+    first = asyncio.run(run_all(range(6)))
+    after_six = tree_pss_kib(cluster)
+    rest = asyncio.run(run_all(range(6, 30)))
+    after_thirty = tree_pss_kib(cluster)
+    canary.close()
+    print(f"worker tree PSS: {after_six} KiB after 6 runs, {after_thirty} KiB after 30")
+
+    results = first + rest
+    assert len(results) == 30
+    for expected, run in results:
+        assert run.status == expected, (run.run_request.prompt, run.failure_reason)
+    with psycopg.connect(cluster.env["SKYQ_DATABASE_URL"]) as connection:
+        attempts = connection.execute(
+            "SELECT attempt, count(*) FROM runs GROUP BY attempt"
+        ).fetchall()
+        organizations = connection.execute(
+            "SELECT count(DISTINCT organization_id) FROM runs"
+        ).fetchone()[0]
+    assert attempts == [(1, 30)], "no run was executed twice"
+    assert organizations == 3
+    assert canary.hits == []
+    assert renderers(cluster) <= idle_renderers + 1, "contexts are closed after each run"
+    assert after_thirty <= after_six * 1.5, (after_six, after_thirty)

@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     proxy_locations: dict[str, str] = Field(
         default_factory=dict, description="proxy_location names -> proxy URLs (JSON)."
     )
+    download_timeout_seconds: float = Field(60.0, gt=0, description="Longest single download.")
     record_video: bool = Field(True, description="Record each run as a webm video.")
     max_file_bytes: int = Field(100 * 2**20, gt=0, description="Largest download or upload.")
 

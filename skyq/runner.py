@@ -179,6 +179,7 @@ async def _drive(run: Run, services: RunServices, recorder: StoredRunRecorder) -
     timings = PageTimings(
         navigation_seconds=settings.navigation_timeout_seconds,
         action_seconds=settings.action_timeout_seconds,
+        download_seconds=settings.download_timeout_seconds,
     )
     policy = egress_policy(settings)
     with tempfile.TemporaryDirectory(prefix="skyq-video-") as video_dir:

@@ -46,3 +46,24 @@ def test_a_redirect_loop_is_classified(embedded, fake_llm, sites):
     response = embedded.run(prompt="Open", url=sites.url("loop302"))
     assert response.status == "failed"
     assert response.failure_reason.endswith("ERR_TOO_MANY_REDIRECTS")
+
+
+def test_endless_and_oversized_downloads_are_dropped_not_waited_for(embedded, fake_llm, sites):
+    embedded.services.settings = embedded.settings.model_copy(
+        update={"download_timeout_seconds": 1, "max_file_bytes": 10}
+    )
+
+    def both(call):
+        return {
+            "actions": [
+                {"action_type": "click", "id": call.id_of("Download the live feed")},
+                {"action_type": "click", "id": call.id_of("Download the city report")},
+            ]
+        }
+
+    fake_llm.script = Script([both, complete()])
+    response = embedded.run(prompt="Download", url=sites.url("downloads.html"))
+    assert response.status == "completed"
+    # The endless one timed out and the 42-byte report is over the 10-byte cap.
+    assert response.downloaded_files == []
+    assert embedded.store.artifacts(response.run_id, ["download"]) == []

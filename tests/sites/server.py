@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import pyotp
 
 SITES = Path(__file__).parent
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DP"
 
 NEVER_LOADS_HEAD = (
     "<!doctype html><html><head><meta charset='utf-8'><title>Still loading</title></head>"
@@ -23,14 +24,88 @@ NEVER_LOADS_HEAD = (
 )
 
 
-TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DP"
-
-
 @dataclass
 class SeenRequest:
     path: str
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
+
+
+class FixtureHandler(SimpleHTTPRequestHandler):
+    """Static files, and the special routes in ``ROUTES``."""
+
+    sites: FixtureSites
+
+    def log_message(self, *_args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self.sites.requests.append(SeenRequest(self.path, dict(self.headers.items())))
+        for prefix, route in ROUTES.items():
+            if self.path.startswith(prefix):
+                route(self)
+                return
+        super().do_GET()
+
+    def do_POST(self) -> None:
+        """The totp_url endpoint: answers the current code of the fixture's secret."""
+        body = self.rfile.read(int(self.headers.get("content-length") or 0))
+        self.sites.totp_requests.append(SeenRequest(self.path, dict(self.headers.items()), body))
+        code = self.sites.totp.now()
+        self.sites.codes_served.append(code)
+        self._send(200, "application/json", json.dumps({"verification_code": code}).encode())
+
+    def _send(self, status: int, kind: str, data: bytes, **headers: str) -> None:
+        self.send_response(status)
+        self.send_header("content-type", kind)
+        self.send_header("content-length", str(len(data)))
+        for name, value in headers.items():
+            self.send_header(name.replace("_", "-"), value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _query(self, name: str) -> str:
+        return parse_qs(urlsplit(self.path).query).get(name, [""])[0]
+
+    def never_loads(self) -> None:
+        self.send_response(200)
+        self.send_header("content-type", "text/html; charset=utf-8")
+        self.end_headers()
+        self.wfile.write(NEVER_LOADS_HEAD.encode())
+        self.wfile.flush()
+        self.sites.stopping.wait(120)
+
+    def endless_download(self) -> None:
+        self.send_response(200)
+        self.send_header("content-type", "application/octet-stream")
+        self.send_header("content-disposition", "attachment; filename=endless.bin")
+        self.end_headers()
+        while not self.sites.stopping.wait(0.05):
+            try:
+                self.wfile.write(b"x" * 1024)
+            except OSError:
+                return
+
+    def redirect_loop(self) -> None:
+        self._send(302, "text/plain", b"", location="/loop302")
+
+    def redirect(self) -> None:
+        self._send(302, "text/plain", b"", location=self._query("to") or "/")
+
+    def verify_code(self) -> None:
+        ok = self.sites.totp.verify(self._query("code"), valid_window=1)
+        text = "Welcome back, you are signed in." if ok else "Wrong code, try again."
+        page = f"<!doctype html><html><head><meta charset='utf-8'></head><body><h1>{text}</h1>"
+        self._send(200, "text/html; charset=utf-8", page.encode())
+
+
+ROUTES = {
+    "/never-loads": FixtureHandler.never_loads,
+    "/endless.bin": FixtureHandler.endless_download,
+    "/loop302": FixtureHandler.redirect_loop,
+    "/redirect": FixtureHandler.redirect,
+    "/2fa/verify": FixtureHandler.verify_code,
+}
 
 
 class FixtureSites:
@@ -42,70 +117,8 @@ class FixtureSites:
         self.codes_served: list[str] = []
         self.totp_requests: list[SeenRequest] = []
         self.stopping = threading.Event()
-        sites = self
-
-        class Handler(SimpleHTTPRequestHandler):
-            def log_message(self, *_args: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                sites.requests.append(SeenRequest(self.path, dict(self.headers.items())))
-                if self.path.startswith("/never-loads"):
-                    self._never_finish()
-                    return
-                if self.path.startswith("/loop302"):
-                    self.send_response(302)
-                    self.send_header("location", "/loop302")
-                    self.send_header("content-length", "0")
-                    self.end_headers()
-                    return
-                if self.path.startswith("/redirect"):
-                    target = parse_qs(urlsplit(self.path).query).get("to", ["/"])[0]
-                    self.send_response(302)
-                    self.send_header("location", target)
-                    self.send_header("content-length", "0")
-                    self.end_headers()
-                    return
-                if self.path.startswith("/2fa/verify"):
-                    code = parse_qs(urlsplit(self.path).query).get("code", [""])[0]
-                    ok = sites.totp.verify(code, valid_window=1)
-                    text = "Welcome back, you are signed in." if ok else "Wrong code, try again."
-                    self._html(f"<h1>{text}</h1>")
-                    return
-                super().do_GET()
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("content-length") or 0))
-                seen = SeenRequest(self.path, dict(self.headers.items()), body)
-                sites.totp_requests.append(seen)
-                code = sites.totp.now()
-                sites.codes_served.append(code)
-                data = json.dumps({"verification_code": code}).encode()
-                self.send_response(200)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def _html(self, body: str) -> None:
-                head = "<!doctype html><html><head><meta charset='utf-8'></head>"
-                data = f"{head}<body>{body}</body></html>"
-                self.send_response(200)
-                self.send_header("content-type", "text/html; charset=utf-8")
-                self.send_header("content-length", str(len(data.encode())))
-                self.end_headers()
-                self.wfile.write(data.encode())
-
-            def _never_finish(self) -> None:
-                self.send_response(200)
-                self.send_header("content-type", "text/html; charset=utf-8")
-                self.end_headers()
-                self.wfile.write(NEVER_LOADS_HEAD.encode())
-                self.wfile.flush()
-                sites.stopping.wait(120)
-
-        handler = partial(Handler, directory=str(SITES))
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        handler = type("Handler", (FixtureHandler,), {"sites": self})
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(SITES)))
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()

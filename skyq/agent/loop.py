@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from skyq.agent import prompts
 from skyq.agent.actions import (
@@ -205,9 +206,17 @@ class Agent:
 
     async def _type_code(self, action: InputTextAction) -> ActionOutcome:
         """The model typed the placeholder: skyq types the real code, which the model,
-        the stored requests and the listings never see."""
+        the stored requests and the listings never see, and only on the run's own
+        site, whatever a page tells the model."""
         if self.codes is None:
             return ActionOutcome(ok=False, error="this run has no totp_identifier or totp_url")
+        home, here = site_of(self.task.url or ""), site_of(self.page.url)
+        if home is None or here != home:
+            return ActionOutcome(
+                ok=False,
+                error=f"the verification code is only typed on {home or 'the start site'}, "
+                f"not on {here or 'this page'}",
+            )
         try:
             code = await self.codes()
         except LookupError as exc:
@@ -380,6 +389,18 @@ class Agent:
         except SkyqError:
             return  # a dead page has no picture; the step's failure says why
         self.recorder.save_artifact(step_id, ArtifactType.screenshot_action, shot, "jpg")
+
+
+def site_of(url: str) -> str | None:
+    """The site a secret belongs to: the host for an IP address, else the last two
+    labels of the name (login.example.com and example.com are one site)."""
+    host = urlsplit(url).hostname
+    if not host:
+        return None
+    labels = host.split(".")
+    if host.replace(".", "").isdigit() or ":" in host or len(labels) <= 2:
+        return host
+    return ".".join(labels[-2:])
 
 
 def _extension(filename: str) -> str:

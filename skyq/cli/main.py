@@ -308,6 +308,20 @@ def keys_create(org_name: str) -> None:
     click.echo(f"organization {org_name} ({org_id}); the key is shown only now", err=True)
 
 
+@keys.command("revoke")
+@click.argument("prefix")
+def keys_revoke(prefix: str) -> None:
+    """Revoke a key by its prefix (the 8 characters after skyq_); it answers 403 at once."""
+    from skyq.db.key_store import KeyStore, split_key
+
+    settings = load_settings()
+    store = open_run_store(settings)
+    prefix = split_key(prefix) or prefix  # a whole key works too
+    if not KeyStore(store.engine).revoke(prefix):
+        fail(f"no live key with prefix {prefix!r}", EXIT_NOT_COMPLETED)
+    click.echo(f"revoked key {prefix}", err=True)
+
+
 def main() -> None:
     try:
         cli.main(standalone_mode=False)

@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from skyq import ids
-from skyq.db.models import ApiKey
+from skyq.db.models import ApiKey, utcnow
 
 KEY_PREFIX = "skyq"
 
@@ -50,6 +50,17 @@ class KeyStore:
             )
             session.commit()
         return key
+
+    def revoke(self, prefix: str) -> bool:
+        """Revoke the key with this prefix (the 8 characters after ``skyq_``)."""
+        with Session(self.engine) as session:
+            row = session.exec(select(ApiKey).where(ApiKey.prefix == prefix)).first()
+            if row is None or row.revoked_at is not None:
+                return False
+            row.revoked_at = utcnow()
+            session.add(row)
+            session.commit()
+        return True
 
     def find(self, key: str | None) -> ApiKey | None:
         """The live key row for ``key``, or None."""

@@ -190,3 +190,13 @@ def test_a_database_that_goes_away_is_a_503_not_a_traceback(embedded, broker):
         headers={"x-api-key": key},
     )
     assert back.status_code == 200
+
+
+def test_a_revoked_key_gets_the_same_403(embedded, broker):
+    api, key = api_for(embedded)
+    assert api.get("/v1/runs/tsk_x", headers={"x-api-key": key}).status_code == 404
+    assert KeyStore(embedded.store.engine).revoke(key.split("_")[1])
+    answer = api.get("/v1/runs/tsk_x", headers={"x-api-key": key})
+    assert (answer.status_code, answer.json()) == (403, {"detail": "Invalid credentials"})
+    in_query = api.get(f"/v1/runs/tsk_x?x-api-key={key}&api_key={key}")
+    assert (in_query.status_code, in_query.json()) == (403, {"detail": "Invalid credentials"})

@@ -128,3 +128,26 @@ def test_a_message_without_a_code_is_a_422(embedded):
     )
     assert answer.status_code == 422
     assert answer.json()["detail"][0]["loc"] == ["body", "content"]
+
+
+def test_a_page_cannot_talk_the_model_into_typing_the_code_elsewhere(embedded, fake_llm, sites):
+    """An obedient model follows a page's instruction to enter the code on another
+    site (here `localhost`, the same server under another name): skyq refuses, and
+    no code is even fetched."""
+    elsewhere = sites.url("2fa.html").replace("127.0.0.1", "localhost")
+    fake_llm.script = Script(
+        [
+            {"actions": [{"action_type": "goto", "url": elsewhere}]},
+            enter_code,
+            complete(),
+        ]
+    )
+    sites.codes_served.clear()
+    response = embedded.run(
+        prompt="Sign in", url=sites.url("login.html"), totp_url=sites.url("totp-endpoint")
+    )
+    assert "FAILED: the verification code is only typed on 127.0.0.1, not on localhost" in (
+        fake_llm.calls[2].text
+    )
+    assert sites.codes_served == []
+    assert response.status == "completed"

@@ -104,6 +104,9 @@ class Settings(BaseSettings):
     )
     totp_wait_seconds: float = Field(900.0, gt=0, description="How long a run waits for a code.")
     totp_poll_seconds: float = Field(5.0, gt=0)
+    max_wait_seconds: float = Field(
+        60.0, ge=0, description="Longest a GET /v1/runs/{id}?wait_seconds= is held."
+    )
     wait_poll_seconds: float = Field(0.1, gt=0, description="Long-poll check interval.")
 
     organization_name: str = Field("local", description="Organization of embedded runs.")

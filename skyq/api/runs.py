@@ -97,7 +97,7 @@ async def get_run(
     """One run. With ``wait_seconds`` the answer waits until the run ends (or that
     long), so a waiting client learns of the end at once instead of polling."""
     run = await run_in_threadpool(state.store.get_run, run_id, org)
-    deadline = time.monotonic() + wait_seconds
+    deadline = time.monotonic() + min(wait_seconds, state.settings.max_wait_seconds)
     while not RunStatus(run.status).is_final and time.monotonic() < deadline:
         await asyncio.sleep(state.settings.wait_poll_seconds)
         run = await run_in_threadpool(state.store.get_run, run_id, org)

@@ -8,6 +8,7 @@ from typing import Any
 from celery import Task
 from celery.exceptions import SoftTimeLimitExceeded
 
+from skyq import reaper
 from skyq.agent.recorder import StepReport
 from skyq.errors import RunBusyError
 from skyq.queue import REAP_TASK, RUN_TASK, WEBHOOK_TASK, RunQueue
@@ -86,12 +87,8 @@ def send_webhook(self: Task, run_id: str) -> dict[str, Any]:
 
 
 @app.task(name=REAP_TASK)
-def reap() -> list[str]:
-    """Hand runs whose worker died back to the queue (sent by `skyq beat`). The next
-    delivery claims them once their lease has expired, or finds them finished."""
+def reap() -> dict[str, list[str]]:
+    """Publish the outbox and hand back runs whose worker died (sent by `skyq beat`)."""
     services = process.start().services
-    run_ids = services.store.expired_leases(grace_seconds=services.settings.lease_seconds)
-    queue = RunQueue(app)
-    for run_id in run_ids:
-        queue.enqueue(run_id)
-    return run_ids
+    done = reaper.reap(services.store, RunQueue(app), lease_seconds=services.settings.lease_seconds)
+    return {"published": done.published, "requeued": done.requeued}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import time
 from typing import Annotated
 
@@ -26,6 +27,7 @@ from skyq.schemas import (
 )
 from skyq.webhooks import webhook_due
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1")
 MAX_WAIT_SECONDS = 60.0
 
@@ -69,15 +71,11 @@ def run_task(
     try:
         state.queue.enqueue(run.run_id)
     except QueueUnavailableError:
-        # Not accepted, so nothing is lost: the caller is told to try again.
-        state.store.transition(
-            run.run_id,
-            (RunStatus.queued,),
-            RunStatus.failed,
-            failure_reason="the queue was unavailable; the run was not started",
-            finished_at=utcnow(),
-        )
-        raise
+        # Accepted all the same: the run waits in the outbox (no enqueued_at) and the
+        # reaper publishes it once the broker is back.
+        log.warning("broker unavailable; run kept in the outbox", extra={"run_id": run.run_id})
+    else:
+        state.store.mark_enqueued(run.run_id)
     return state.response(run)
 
 

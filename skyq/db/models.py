@@ -75,6 +75,9 @@ class Run(SQLModel, table=True):
     idempotency_key: str | None = Field(default=None, max_length=200)
     request_hash: str | None = Field(default=None, max_length=64)
     webhook_queued_at: datetime | None = _when(nullable=True)
+    # Set once the run's message is on the broker; a queued run without it is in the
+    # outbox, published by the reaper when the broker is back.
+    enqueued_at: datetime | None = _when(nullable=True)
     created_at: datetime = _when(index=True)
     modified_at: datetime = _when()
     queued_at: datetime | None = _when(nullable=True)

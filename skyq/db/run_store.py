@@ -256,6 +256,25 @@ class RunStore:
             return Claim(ClaimState.exhausted)
         return Claim(ClaimState.busy, retry_after=0.0)
 
+    def mark_enqueued(self, run_id: str) -> None:
+        with self.session() as session:
+            session.exec(update(Run).where(col(Run.run_id) == run_id).values(enqueued_at=utcnow()))
+            session.commit()
+
+    def unpublished(self, grace_seconds: float, limit: int = 100) -> list[str]:
+        """Queued runs whose message never reached the broker (it was down when they
+        were accepted): the outbox."""
+        cutoff = utcnow() - timedelta(seconds=grace_seconds)
+        query = (
+            select(Run.run_id)
+            .where(col(Run.status).in_([s.value for s in STARTABLE]))
+            .where(col(Run.enqueued_at).is_(None))
+            .where(col(Run.created_at) < cutoff)
+            .limit(limit)
+        )
+        with self.session() as session:
+            return list(session.exec(query).all())
+
     def expired_leases(self, grace_seconds: float, limit: int = 100) -> list[str]:
         """Runs marked running whose attempt stopped renewing its lease: their worker
         is gone (a whole-worker kill leaves no one to hand the message back)."""

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from skyq.api.app import create_app
 from skyq.db.key_store import KeyStore
+from tests.cluster import wait_until
 from tests.fake_llm import Script
 from tests.integration.test_agent_actions import complete
 
@@ -51,14 +52,28 @@ def test_post_writes_the_row_and_puts_one_message_on_the_queue(embedded, broker)
     assert headers["task"] == "skyq.run_task" and headers["id"] == run["run_id"]
 
 
-def test_a_broker_that_is_down_is_a_503_and_the_run_is_not_left_queued(embedded):
+def test_a_run_accepted_while_the_broker_is_down_waits_in_the_outbox(embedded, broker):
+    from skyq import reaper
+    from skyq.queue import RunQueue, make_celery
+
     api, key = api_for(embedded, broker_url="redis://127.0.0.1:1/0")
     answer = api.post("/v1/run/tasks", json={"prompt": "Do it"}, headers={"x-api-key": key})
-    assert answer.status_code == 503
-    assert answer.headers["retry-after"] == "5"
+    assert answer.status_code == 200 and answer.json()["status"] == "queued"
     (row,) = embedded.store.list_runs(embedded.org)
-    assert row.status == "failed"
-    assert row.failure_reason == "the queue was unavailable; the run was not started"
+    assert row.enqueued_at is None, "accepted, not yet published"
+    # The broker is back: the reaper publishes the outbox, once.
+    settings = embedded.settings.model_copy(
+        update={"broker_url": f"redis://127.0.0.1:6379/{BROKER_DB}"}
+    )
+    queue = RunQueue(make_celery(settings))
+    wait_until(
+        lambda: reaper.reap(embedded.store, queue, lease_seconds=30).published == [row.run_id],
+        10,
+        "the outbox to be published",
+    )
+    assert broker.llen("skyq.runs") == 1
+    assert embedded.store.get_run(row.run_id).enqueued_at is not None
+    assert reaper.reap(embedded.store, queue, lease_seconds=30).published == []
 
 
 def test_local_artifacts_are_served_through_signed_links(embedded, fake_llm, sites):

@@ -419,3 +419,17 @@ def test_a_run_that_kills_its_worker_every_time_is_failed_not_looped(cluster, mo
         "Price of Aurora Lamp", url=sites.url("products.html"), wait_for_completion=True, timeout=60
     )
     assert after.status == "completed"
+
+
+def test_a_cold_shutdown_mid_run_hands_the_run_to_the_next_worker(cluster, model, sites, client):
+    run = client.run_task("Slow 3", url=sites.url("long.html"))
+    wait_until(lambda: db_row(cluster, run.run_id)["step_count"] >= 1, 60, "the first step")
+    old = cluster.worker
+    tree = cluster.descendants(old.pid)
+    old.send_signal(signal.SIGQUIT)  # cold shutdown: no waiting for the run
+    old.wait(timeout=60)
+    wait_until(lambda: cluster.alive(tree) == [], 30, "the worker's processes to end")
+    cluster.worker = cluster.start_worker(concurrency=2)
+    final = client.wait_for_run(run.run_id, timeout=120)
+    assert final.status == "completed", final.failure_reason
+    assert db_row(cluster, run.run_id)["attempt"] == 2

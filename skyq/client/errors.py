@@ -28,31 +28,31 @@ class ApiError(SkyqError):
 
 
 class BadRequestError(ApiError):
-    pass
+    """400."""
 
 
 class ForbiddenError(ApiError):
-    pass
+    """403: a missing, wrong or revoked API key."""
 
 
 class NotFoundError(ApiError):
-    pass
+    """404: no such run, or another organization's."""
 
 
 class ConflictError(ApiError):
-    pass
+    """409: e.g. canceling a run that already ended."""
 
 
 class UnprocessableEntityError(ApiError):
-    pass
+    """422: the body names the invalid field."""
 
 
 class TooManyRequestsError(ApiError):
-    pass
+    """429: a rate or run limit."""
 
 
 class ServiceUnavailableError(ApiError):
-    pass
+    """503: the database is unavailable."""
 
 
 _BY_STATUS: dict[int, type[ApiError]] = {

@@ -11,6 +11,7 @@ changes between check and connect cannot slip through.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import socket
 from collections.abc import Iterable
@@ -65,10 +66,8 @@ class _Allowed:
 
 def _parse_allow(entry: str) -> _Allowed:
     entry = entry.strip()
-    try:
+    with contextlib.suppress(ValueError):  # a CIDR or a bare address
         return _Allowed(ipaddress.ip_network(entry, strict=False), None, None)
-    except ValueError:
-        pass
     host, port = entry, None
     if entry.count(":") == 1 or (entry.startswith("[") and "]:" in entry):
         host, _, port_text = entry.rpartition(":")

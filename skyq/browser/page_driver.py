@@ -34,6 +34,12 @@ from skyq.errors import BrowserError, NavigationError
 from skyq.schemas.task_run import check_http_url
 
 log = logging.getLogger(__name__)
+OBSERVE_ATTEMPTS = 5
+
+
+class _Navigated(Exception):
+    """The page navigated while it was being read."""
+
 
 ID_ATTRIBUTE = "data-skyq-id"
 _NET_ERROR = re.compile(r"net::(ERR_[A-Z_]+)")
@@ -80,6 +86,8 @@ class PlaywrightPage:
         self._next_id = 1
         self._frames: dict[str, Frame] = {}
         self._downloads: list[asyncio.Task[FileData | None]] = []
+        self._crashed = False
+        page.on("crash", self._on_crash)
         page.on("download", self._on_download)
         # Downloads from popups and new tabs count too.
         page.context.on("page", lambda opened: opened.on("download", self._on_download))
@@ -134,6 +142,16 @@ class PlaywrightPage:
     # observation ---------------------------------------------------------------
 
     async def observe(self, *, scrolls: int = 0) -> Observation:
+        # A page that navigates while it is read destroys the walk's context: read it
+        # again once it has settled, and give up on a page that never stops.
+        for _ in range(OBSERVE_ATTEMPTS):
+            try:
+                return await self._observe(scrolls)
+            except _Navigated:
+                await self._settle(self.timings.settle_seconds)
+        raise BrowserError("the page keeps navigating (a refresh or redirect loop)")
+
+    async def _observe(self, scrolls: int) -> Observation:
         frames: dict[str, Frame] = {}
         nodes: list[PageNode] = []
         top: dict[str, Any] = {}
@@ -185,6 +203,8 @@ class PlaywrightPage:
             return None
         except PlaywrightError as exc:
             self._raise_if_dead(exc)
+            if main and "context was destroyed" in str(exc):
+                raise _Navigated from None
             if main:
                 raise BrowserError(f"cannot read the page: {_first_line(exc)}") from None
             return None  # a frame that detached mid-walk
@@ -345,7 +365,12 @@ class PlaywrightPage:
             raise LookupError(f"{action.id} has no option {action.option!r}")
         await locator.select_option(value=value, timeout=timeout_ms)
 
+    def _on_crash(self, _page: Page) -> None:
+        self._crashed = True
+
     def _raise_if_dead(self, exc: PlaywrightError) -> None:
+        if self._crashed:
+            raise BrowserError("the page crashed (its renderer process died)") from exc
         browser = self.page.context.browser
         if self.page.is_closed() or (browser is not None and not browser.is_connected()):
             raise BrowserError(f"the browser closed during the run: {_first_line(exc)}") from exc

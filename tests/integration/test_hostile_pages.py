@@ -3,6 +3,8 @@ browser is ready for the next run."""
 
 from __future__ import annotations
 
+import contextlib
+
 from tests.fake_llm import Script
 from tests.integration.test_agent_actions import act, complete
 
@@ -67,3 +69,34 @@ def test_endless_and_oversized_downloads_are_dropped_not_waited_for(embedded, fa
     # The endless one timed out and the 42-byte report is over the 10-byte cap.
     assert response.downloaded_files == []
     assert embedded.store.artifacts(response.run_id, ["download"]) == []
+
+
+def test_a_page_that_reloads_forever_is_classified(embedded, fake_llm, sites):
+    fake_llm.script = Script([act({"action_type": "wait", "seconds": 1}), complete()])
+    response = embedded.run(prompt="Read it", url=sites.url("refresh-loop.html"), max_steps=3)
+    assert response.status == "failed"
+    assert response.failure_reason == "the page keeps navigating (a refresh or redirect loop)"
+
+
+def test_a_renderer_crash_fails_the_run_with_the_reason_and_the_next_run_works(
+    embedded, fake_llm, sites, room, loop
+):
+    import asyncio
+
+    async def crash_the_page() -> None:
+        browser = await room.browser()
+        page = browser.contexts[-1].pages[0]
+        session = await page.context.new_cdp_session(page)
+        with contextlib.suppress(Exception):  # the renderer dies before it answers
+            await asyncio.wait_for(session.send("Page.crash"), 2)
+
+    def crash_then_click(call):
+        asyncio.run_coroutine_threadsafe(crash_the_page(), loop.loop).result(10)
+        return act({"action_type": "click", "id": call.id_of("Add to cart")})
+
+    fake_llm.script = Script([crash_then_click, complete()])
+    crashed = embedded.run(prompt="Add to cart", url=sites.url("products.html"), max_steps=3)
+    assert crashed.status == "failed"
+    assert crashed.failure_reason == "the page crashed (its renderer process died)"
+    fake_llm.reset(Script([complete()]))
+    assert embedded.run(prompt="Again", url=sites.url("products.html")).status == "completed"

@@ -6,6 +6,7 @@
     ├── RunNotFoundError          no run with that id (for this organization)
     ├── RunBusyError              another live attempt holds the run (retry later)
     ├── QueueUnavailableError     the broker could not take a run (nothing was accepted)
+    ├── DatabaseUnavailableError  the database could not be reached (retry later)
     ├── StorageError              the artifact store refused a read or write
     ├── BrowserError              Chromium could not be launched or died
     ├── NavigationError           a page could not be reached (the run fails)
@@ -51,6 +52,10 @@ class RunBusyError(SkyqError):
 
 class QueueUnavailableError(SkyqError):
     """The broker refused or could not be reached when enqueuing."""
+
+
+class DatabaseUnavailableError(SkyqError):
+    """The database did not answer; the operation can be tried again."""
 
 
 class StorageError(SkyqError):

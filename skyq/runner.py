@@ -26,7 +26,7 @@ from skyq.db.run_store import ClaimState
 from skyq.egress import egress_policy
 from skyq.egress.proxy import RunRoute
 from skyq.engines import ensure_supported
-from skyq.errors import RunBusyError, RunNotFoundError, SkyqError
+from skyq.errors import DatabaseUnavailableError, RunBusyError, RunNotFoundError, SkyqError
 from skyq.llm import LLM, ModelConfig, resolve_model
 from skyq.proxies import resolve_proxy
 from skyq.responses import task_run_response
@@ -124,19 +124,38 @@ async def execute_run(
         )
     finally:
         heartbeat.cancel()
-    written = store.finish_run(
-        run_id,
-        result.status,
-        owner=owner,
-        output=result.output,
-        failure_reason=result.failure_reason,
-        errors=result.errors,
-    )
+    written = await write_end(store, run_id, owner, result)
     log.info(
         "run finished",
         extra={"run_id": run_id, "status": result.status.value, "written": written},
     )
     return task_run_response(store.get_run(run_id), store, services.artifacts)
+
+
+END_WRITE_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
+
+
+async def write_end(store: RunStore, run_id: str, owner: str, result: AgentResult) -> bool:
+    """The terminal write, retried through a database outage of about half a minute
+    (the heartbeat keeps renewing the lease meanwhile). After that it gives up: the
+    lease expires and the reaper hands the run to another attempt."""
+    for delay in (*END_WRITE_DELAYS, None):
+        try:
+            return await asyncio.to_thread(
+                store.finish_run,
+                run_id,
+                result.status,
+                owner=owner,
+                output=result.output,
+                failure_reason=result.failure_reason,
+                errors=result.errors,
+            )
+        except DatabaseUnavailableError:
+            if delay is None:
+                raise
+            log.warning("terminal write failed; retrying", extra={"run_id": run_id})
+            await asyncio.sleep(delay)
+    raise AssertionError("unreachable")
 
 
 async def _keep_lease(store: RunStore, run_id: str, owner: str, lease_seconds: float) -> None:

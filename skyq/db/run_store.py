@@ -15,12 +15,12 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Engine, and_, func, or_, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 
 from skyq import ids
 from skyq.db.models import Action, Artifact, Organization, Run, Step, WebhookDelivery, utcnow
-from skyq.errors import RunNotFoundError
+from skyq.errors import DatabaseUnavailableError, RunNotFoundError
 from skyq.schemas import ENGINE_RUN_TYPES, TERMINAL_STATUSES, RunStatus, TaskRunRequest
 
 STARTABLE = (RunStatus.created, RunStatus.queued)
@@ -311,18 +311,22 @@ class RunStore:
         failure_reason: str | None = None,
         errors: list[dict[str, Any]] | None = None,
     ) -> bool:
-        """Write the terminal status, only while this attempt still holds the run."""
+        """Write the terminal status, only while this attempt still holds the run.
+        Raises DatabaseUnavailableError when the database cannot be reached."""
         guard = {"lease_owner": owner} if owner is not None else {}
-        return self.transition(
-            run_id,
-            (RunStatus.running,),
-            status,
-            guard=guard,
-            output=output,
-            failure_reason=failure_reason,
-            errors=errors,
-            finished_at=utcnow(),
-        )
+        try:
+            return self.transition(
+                run_id,
+                (RunStatus.running,),
+                status,
+                guard=guard,
+                output=output,
+                failure_reason=failure_reason,
+                errors=errors,
+                finished_at=utcnow(),
+            )
+        except OperationalError as exc:
+            raise DatabaseUnavailableError(f"cannot write the end of run {run_id}") from exc
 
     def request_cancel(self, run_id: str) -> bool:
         """Flag a live run for cancellation; the agent sees it at its next step boundary."""

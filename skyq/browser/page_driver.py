@@ -87,7 +87,9 @@ class PlaywrightPage:
         self._frames: dict[str, Frame] = {}
         self._downloads: list[asyncio.Task[FileData | None]] = []
         self._crashed = False
+        self._navigations = 0
         page.on("crash", self._on_crash)
+        page.on("framenavigated", self._on_navigated)
         page.on("download", self._on_download)
         # Downloads from popups and new tabs count too.
         page.context.on("page", lambda opened: opened.on("download", self._on_download))
@@ -145,10 +147,15 @@ class PlaywrightPage:
         # A page that navigates while it is read destroys the walk's context: read it
         # again once it has settled, and give up on a page that never stops.
         for _ in range(OBSERVE_ATTEMPTS):
+            before = self._navigations
             try:
                 return await self._observe(scrolls)
             except _Navigated:
-                await self._settle(self.timings.settle_seconds)
+                pass  # the walk's context went away with a navigation: read again
+            except BrowserError:
+                if self._crashed or self._navigations == before:
+                    raise  # it failed for another reason than the page moving on
+            await self._settle(self.timings.settle_seconds)
         raise BrowserError("the page keeps navigating (a refresh or redirect loop)")
 
     async def _observe(self, scrolls: int) -> Observation:
@@ -367,6 +374,10 @@ class PlaywrightPage:
 
     def _on_crash(self, _page: Page) -> None:
         self._crashed = True
+
+    def _on_navigated(self, frame: Frame) -> None:
+        if frame is self.page.main_frame:
+            self._navigations += 1
 
     def _raise_if_dead(self, exc: PlaywrightError) -> None:
         if self._crashed:

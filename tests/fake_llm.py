@@ -113,7 +113,7 @@ class FakeLLM:
 
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *_args: Any) -> None:
-                pass
+                """Quiet: the tests read what they need from their own records."""
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length") or 0)

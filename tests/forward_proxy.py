@@ -16,7 +16,7 @@ class ForwardProxy:
 
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *_args: Any) -> None:
-                pass
+                """Quiet: the tests read what they need from their own records."""
 
             def do_GET(self) -> None:
                 proxy.seen.append(self.path)

@@ -189,14 +189,7 @@ def test_downloads_are_stored_and_listed(embedded, fake_llm, sites):
 
 
 def test_upload_file_from_a_stored_artifact_and_from_a_url(embedded, fake_llm, sites):
-    fake_llm.script = Script(
-        [
-            lambda c: act({"action_type": "click", "id": c.id_of("Download the city report")}),
-            complete(),
-        ]
-    )
-    downloaded = embedded.run(prompt="Download", url=sites.url("downloads.html"))
-    artifact_id = downloaded.downloaded_files[0].artifact_id
+    artifact_id = download_report(embedded, fake_llm, sites)
 
     fake_llm.reset(upload_script(artifact_id=artifact_id))
     embedded.run(prompt="Upload the report", url=sites.url("upload.html"))
@@ -211,19 +204,26 @@ def test_upload_file_from_a_stored_artifact_and_from_a_url(embedded, fake_llm, s
 
 
 def test_upload_of_another_organizations_artifact_is_refused(embedded, fake_llm, sites):
-    fake_llm.script = Script(
-        [
-            lambda c: act({"action_type": "click", "id": c.id_of("Download the city report")}),
-            complete(),
-        ]
-    )
-    theirs = embedded.run(prompt="Download", url=sites.url("downloads.html"))
-    artifact_id = theirs.downloaded_files[0].artifact_id
+    artifact_id = download_report(embedded, fake_llm, sites)
     embedded.org = embedded.store.ensure_organization("someone-else")
     fake_llm.reset(upload_script(artifact_id=artifact_id))
     embedded.run(prompt="Upload", url=sites.url("upload.html"))
     assert f"FAILED: no artifact {artifact_id}" in fake_llm.calls[1].text
     assert "No file chosen yet" in fake_llm.calls[1].text
+
+
+def download_report(embedded, fake_llm, sites) -> str:
+    """Run a task that downloads the city report; the stored file's artifact id."""
+    fake_llm.reset(
+        Script(
+            [
+                lambda c: act({"action_type": "click", "id": c.id_of("Download the city report")}),
+                complete(),
+            ]
+        )
+    )
+    downloaded = embedded.run(prompt="Download", url=sites.url("downloads.html"))
+    return downloaded.downloaded_files[0].artifact_id
 
 
 def upload_script(**source: str) -> Script:

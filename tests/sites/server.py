@@ -37,7 +37,7 @@ class FixtureHandler(SimpleHTTPRequestHandler):
     sites: FixtureSites
 
     def log_message(self, *_args: Any) -> None:
-        pass
+        """Quiet: the tests read what they need from their own records."""
 
     def do_GET(self) -> None:
         self.sites.requests.append(SeenRequest(self.path, dict(self.headers.items())))

@@ -92,8 +92,21 @@ class Settings(BaseSettings):
     max_active_runs_per_org: int = Field(
         1000, gt=0, description="Queued plus running runs an organization may have."
     )
+    dispatch_window_per_org: int = Field(
+        16,
+        ge=0,
+        description="Runs of one organization on the queue or running at once; the rest "
+        "wait their turn in Postgres so other organizations are not stuck behind a burst. "
+        "About the fleet's total concurrency; 0: no window (one FIFO queue).",
+    )
     run_timeout_seconds: float = Field(1800.0, gt=0, description="Wall-clock limit of a run.")
     lease_seconds: float = Field(30.0, gt=0, description="A run's lease; renewed while alive.")
+    broker_visibility_timeout_seconds: float | None = Field(
+        None,
+        gt=0,
+        description="Redis re-delivers a message not acked after this long. Default: "
+        "above the run's hard time limit, so a long run is not delivered twice.",
+    )
     reaper_interval_seconds: float = Field(10.0, gt=0, description="How often beat reaps.")
     max_attempts: int = Field(3, gt=0, description="Executions of a run before it is failed.")
     worker_max_tasks_per_child: int = Field(50, gt=0)

@@ -76,7 +76,7 @@ def record_request(
     run_id = task_id if task_id.startswith("tsk_") else "tsk_" + task_id.replace("-", "")
     store = services.store
     org = organization_id or store.ensure_organization(services.settings.organization_name)
-    store.create_run(org, request, run_id=run_id)
+    store.create_run(org, request, run_id=run_id, enqueued=True)
     return run_id
 
 

@@ -120,12 +120,15 @@ class Cluster:
         wait_until(healthy, 60, "the API to answer /healthz")
         return process
 
-    def start_worker(self, concurrency: int = 2) -> subprocess.Popen[bytes]:
-        process = self.start("worker", "-c", str(concurrency), log="worker.log")
+    def start_worker(self, concurrency: int = 2, name: str = "worker") -> subprocess.Popen[bytes]:
+        """A `skyq worker`; ``name`` tells apart several on this host (node, log)."""
+        log = self.home / f"{name}.log"
+        start = log.stat().st_size if log.exists() else 0
+        process = self.start("worker", "-c", str(concurrency), "-n", f"{name}@%h", log=log.name)
         wait_until(
             lambda: (
                 len(self.children(process.pid)) >= concurrency
-                and "ready." in (self.home / "worker.log").read_text()
+                and "ready." in log.read_text()[start:]
             ),
             90,
             "the worker's children",

@@ -10,12 +10,16 @@ from celery.exceptions import SoftTimeLimitExceeded
 
 from skyq import reaper
 from skyq.agent.recorder import StepReport
+from skyq.dispatch import Dispatcher
 from skyq.errors import RunBusyError
 from skyq.queue import REAP_TASK, RUN_TASK, WEBHOOK_TASK, RunQueue
-from skyq.runner import execute_run, record_request
+from skyq.runner import RunServices, execute_run, record_request
 from skyq.webhooks import webhook_due
 from workers import process
 from workers.celery_app import app
+
+# Acks that outlive their broker connection must not take the worker down.
+BROKER_LOSS_REQUEST = "workers.broker_loss:Request"
 
 
 def _progress(task: Task) -> Any:
@@ -40,7 +44,11 @@ def _progress(task: Task) -> Any:
     return report
 
 
-@app.task(name=RUN_TASK, bind=True, max_retries=None)
+def _dispatcher(services: RunServices, queue: RunQueue) -> Dispatcher:
+    return Dispatcher(services.store, queue, services.settings.dispatch_window_per_org)
+
+
+@app.task(name=RUN_TASK, bind=True, max_retries=None, Request=BROKER_LOSS_REQUEST)
 def run_task(
     self: Task,
     run_id: str | None = None,
@@ -69,12 +77,15 @@ def run_task(
     except SoftTimeLimitExceeded:
         future.cancel()
         raise
+    queue = RunQueue(app)
     if webhook_due(services.store, response):
-        RunQueue(app).enqueue_webhook(response.run_id)
+        queue.enqueue_webhook(response.run_id)
+    # The run's place in its organization's window is free: the next one may go.
+    _dispatcher(services, queue).dispatch(services.store.get_run(run_id).organization_id)
     return response.model_dump(mode="json")
 
 
-@app.task(name=WEBHOOK_TASK, bind=True, max_retries=None)
+@app.task(name=WEBHOOK_TASK, bind=True, max_retries=None, Request=BROKER_LOSS_REQUEST)
 def send_webhook(self: Task, run_id: str) -> dict[str, Any]:
     """POST the run's webhook; retried with exponential backoff until it is delivered
     or ``SKYQ_WEBHOOK_MAX_ATTEMPTS`` attempts have failed (each one is recorded)."""
@@ -86,9 +97,10 @@ def send_webhook(self: Task, run_id: str) -> dict[str, Any]:
     raise self.retry(countdown=sender.backoff(attempt))
 
 
-@app.task(name=REAP_TASK)
+@app.task(name=REAP_TASK, Request=BROKER_LOSS_REQUEST)
 def reap() -> dict[str, list[str]]:
     """Publish the outbox and hand back runs whose worker died (sent by `skyq beat`)."""
     services = process.start().services
-    done = reaper.reap(services.store, RunQueue(app), lease_seconds=services.settings.lease_seconds)
+    dispatcher = _dispatcher(services, RunQueue(app))
+    done = reaper.reap(dispatcher, lease_seconds=services.settings.lease_seconds)
     return {"published": done.published, "requeued": done.requeued}

@@ -15,7 +15,6 @@ from skyq.api.auth import Caller, Organization, State
 from skyq.api.state import ApiState
 from skyq.db.models import Run, utcnow
 from skyq.engines import ensure_supported
-from skyq.errors import QueueUnavailableError
 from skyq.proxies import resolve_proxy
 from skyq.responses import artifact_response, timeline
 from skyq.schemas import (
@@ -68,14 +67,10 @@ def run_task(
     )
     if not created:
         return _replayed(state, run, digest)
-    try:
-        state.queue.enqueue(run.run_id)
-    except QueueUnavailableError:
-        # Accepted all the same: the run waits in the outbox (no enqueued_at) and the
-        # reaper publishes it once the broker is back.
-        log.warning("broker unavailable; run kept in the outbox", extra={"run_id": run.run_id})
-    else:
-        state.store.mark_enqueued(run.run_id)
+    # Accepted either way: a run the window holds back, or that the broker (down)
+    # refused, waits in the outbox until a run of the organization ends or the reaper
+    # passes.
+    state.dispatcher.dispatch(key.organization_id)
     return state.response(run)
 
 
@@ -120,8 +115,10 @@ def cancel_run(run_id: str, state: State, org: Organization) -> TaskRunResponse:
         finished_at=utcnow(),
     )
     response = state.response(store.get_run(run_id, org))
-    if webhook_due(store, response):  # a queued run ends here, not in a worker
-        state.queue.enqueue_webhook(run_id)
+    if response.status == RunStatus.canceled:  # a queued run ends here, not in a worker
+        state.dispatcher.dispatch(org)  # its place in the window is free
+        if webhook_due(store, response):
+            state.queue.enqueue_webhook(run_id)
     return response
 
 

@@ -9,6 +9,7 @@ from skyq.config import Settings
 from skyq.db import RunStore
 from skyq.db.key_store import KeyStore
 from skyq.db.models import Artifact, Run
+from skyq.dispatch import Dispatcher
 from skyq.links import Links
 from skyq.queue import RunQueue
 from skyq.schema_registry import SchemaRegistry
@@ -27,6 +28,10 @@ class ApiState:
     links: Links
     schemas: SchemaRegistry
     limits: Limits
+
+    @property
+    def dispatcher(self) -> Dispatcher:
+        return Dispatcher(self.store, self.queue, self.settings.dispatch_window_per_org)
 
     @property
     def signer(self) -> Signer:

@@ -7,7 +7,7 @@ duplicate delivery of a run harmless.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -72,10 +72,17 @@ class RunStore:
         run_id: str | None = None,
         status: RunStatus = RunStatus.queued,
         api_key_id: str | None = None,
+        enqueued: bool = False,
     ) -> Run:
-        """Insert the run row; with a ``run_id`` that exists already, return that row."""
+        """Insert the run row; with a ``run_id`` that exists already, return that row.
+        ``enqueued``: its message is on the queue already (it came over the queue)."""
         return self.create_or_find_run(
-            organization_id, request, run_id=run_id, status=status, api_key_id=api_key_id
+            organization_id,
+            request,
+            run_id=run_id,
+            status=status,
+            api_key_id=api_key_id,
+            enqueued=enqueued,
         )[0]
 
     def create_or_find_run(
@@ -88,6 +95,7 @@ class RunStore:
         api_key_id: str | None = None,
         idempotency_key: str | None = None,
         request_hash: str | None = None,
+        enqueued: bool = False,
     ) -> tuple[Run, bool]:
         """The run and whether this call created it: an existing ``run_id`` or
         ``idempotency_key`` (of the same organization) returns the run already there."""
@@ -119,6 +127,7 @@ class RunStore:
                 created_at=now,
                 modified_at=now,
                 queued_at=now if status == RunStatus.queued else None,
+                enqueued_at=now if enqueued else None,
             )
             session.add(run)
             try:
@@ -256,21 +265,61 @@ class RunStore:
             return Claim(ClaimState.exhausted)
         return Claim(ClaimState.busy, retry_after=0.0)
 
-    def mark_enqueued(self, run_id: str) -> None:
-        with self.session() as session:
-            session.exec(update(Run).where(col(Run.run_id) == run_id).values(enqueued_at=utcnow()))
-            session.commit()
+    def dispatch(
+        self, organization_id: str, window: int, publish: Callable[[str], bool]
+    ) -> list[str]:
+        """Hand the organization's oldest waiting runs to ``publish`` while fewer than
+        ``window`` of its runs are on the queue or running (0: no window); returns the
+        ones it published.
 
-    def unpublished(self, grace_seconds: float, limit: int = 100) -> list[str]:
-        """Queued runs whose message never reached the broker (it was down when they
-        were accepted): the outbox."""
+        The organization's row is locked meanwhile so that concurrent dispatchers (API
+        processes, workers, the reaper) never overfill the window or publish a run
+        twice. ``publish`` returning False (the broker is down) ends the pass.
+        """
+        with self.session() as session:
+            # A no-op write as the lock: a row lock on Postgres, the write lock on SQLite.
+            session.exec(
+                update(Organization)
+                .where(col(Organization.organization_id) == organization_id)
+                .values(name=Organization.name)
+            )
+            of_org = select(Run.run_id).where(Run.organization_id == organization_id)
+            free = 500
+            if window:
+                in_flight = of_org.where(
+                    col(Run.status).in_([s.value for s in (*STARTABLE, RunStatus.running)]),
+                    col(Run.enqueued_at).is_not(None),
+                )
+                count = select(func.count()).select_from(in_flight.subquery())
+                free = max(0, window - int(session.exec(count).one()))
+            waiting = (
+                of_org.where(col(Run.status).in_([s.value for s in STARTABLE]))
+                .where(col(Run.enqueued_at).is_(None))
+                .order_by(col(Run.created_at))
+                .limit(free)
+            )
+            sent = []
+            for run_id in session.exec(waiting).all() if free else []:
+                if not publish(run_id):
+                    break
+                sent.append(run_id)
+            if sent:
+                session.exec(
+                    update(Run).where(col(Run.run_id).in_(sent)).values(enqueued_at=utcnow())
+                )
+            session.commit()
+            return sent
+
+    def waiting_organizations(self, grace_seconds: float) -> list[str]:
+        """Organizations with runs accepted more than ``grace_seconds`` ago and not yet
+        on the queue: held back by their window, or accepted while the broker was down."""
         cutoff = utcnow() - timedelta(seconds=grace_seconds)
         query = (
-            select(Run.run_id)
+            select(Run.organization_id)
             .where(col(Run.status).in_([s.value for s in STARTABLE]))
             .where(col(Run.enqueued_at).is_(None))
             .where(col(Run.created_at) < cutoff)
-            .limit(limit)
+            .distinct()
         )
         with self.session() as session:
             return list(session.exec(query).all())

@@ -25,8 +25,13 @@ REAP_TASK = "skyq.reap"
 def celery_config(settings: Settings) -> dict[str, Any]:
     soft = settings.run_timeout_seconds + 60
     hard = settings.run_timeout_seconds + 120
+    visibility = settings.broker_visibility_timeout_seconds or hard + 300
     transport = {
-        "visibility_timeout": int(hard + 300),
+        "visibility_timeout": visibility,
+        # Look for messages past their visibility timeout every few seconds (kombu's
+        # default scans every 100 s), so a redelivery is not late by minutes.
+        "unacked_restore_interval": max(1, min(10, int(visibility / 2))),
+        "unacked_restore_throttle": 1,
         "socket_timeout": 10,
         "socket_connect_timeout": 5,
         "health_check_interval": 10,
@@ -58,7 +63,11 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "result_backend_transport_options": transport,
         "result_expires": 24 * 3600,
         "worker_max_tasks_per_child": settings.worker_max_tasks_per_child,
-        "worker_cancel_long_running_tasks_on_connection_loss": True,
+        # A run in flight when Redis goes away goes on: its outcome goes to Postgres,
+        # not to the broker, and its message only needs acking (or, at worst, comes
+        # back to find the run finished).
+        "worker_cancel_long_running_tasks_on_connection_loss": False,
+        "worker_consumer": "workers.broker_loss:Consumer",
         "broker_connection_retry_on_startup": True,
         "task_track_started": True,
         "worker_send_task_events": True,

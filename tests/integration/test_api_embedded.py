@@ -54,6 +54,7 @@ def test_post_writes_the_row_and_puts_one_message_on_the_queue(embedded, broker)
 
 def test_a_run_accepted_while_the_broker_is_down_waits_in_the_outbox(embedded, broker):
     from skyq import reaper
+    from skyq.dispatch import Dispatcher
     from skyq.queue import RunQueue, make_celery
 
     api, key = api_for(embedded, broker_url="redis://127.0.0.1:1/0")
@@ -65,15 +66,15 @@ def test_a_run_accepted_while_the_broker_is_down_waits_in_the_outbox(embedded, b
     settings = embedded.settings.model_copy(
         update={"broker_url": f"redis://127.0.0.1:6379/{BROKER_DB}"}
     )
-    queue = RunQueue(make_celery(settings))
+    dispatcher = Dispatcher(embedded.store, RunQueue(make_celery(settings)), window=16)
     wait_until(
-        lambda: reaper.reap(embedded.store, queue, lease_seconds=30).published == [row.run_id],
+        lambda: reaper.reap(dispatcher, lease_seconds=30).published == [row.run_id],
         10,
         "the outbox to be published",
     )
     assert broker.llen("skyq.runs") == 1
     assert embedded.store.get_run(row.run_id).enqueued_at is not None
-    assert reaper.reap(embedded.store, queue, lease_seconds=30).published == []
+    assert reaper.reap(dispatcher, lease_seconds=30).published == []
 
 
 def test_local_artifacts_are_served_through_signed_links(embedded, fake_llm, sites):

@@ -1,5 +1,7 @@
 """Redis, the broker, killed and restarted under a deployment: with AOF persistence no
-queued run is lost, and workers reconnect by themselves."""
+queued run is lost, a run in flight ends once, and workers reconnect by themselves.
+And the broker's own redelivery of a long run (its visibility timeout) runs nothing
+twice."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ import pytest
 
 import skyq
 from tests.cluster import Cluster, wait_until
-from tests.integration.test_distributed import shop_model
+from tests.integration.test_distributed import db_row, shop_model
 from tests.redis_server import PrivateRedis
 
 
@@ -64,3 +66,62 @@ def test_queued_runs_survive_a_redis_crash_and_workers_reconnect(
             done = client.wait_for_run(run.run_id, timeout=120)
             assert done.status == "completed" and done.output["price"] == 75.25
     wait_until(lambda: deployment.redis.llen("skyq.runs") == 0, 30, "an empty queue")
+
+
+def test_a_run_in_flight_when_redis_dies_ends_once(deployment, broker, fake_llm_server, sites):
+    fake_llm_server.reset(shop_model)
+    with skyq.Client(deployment.url, api_key=deployment.key_a) as client:
+        run = client.run_task("Slow 4", url=sites.url("long.html"))
+        wait_until(lambda: db_row(deployment, run.run_id)["step_count"] >= 1, 60, "a step")
+        broker.kill()
+        broker.start()
+        final = client.wait_for_run(run.run_id, timeout=120)
+        assert final.status == "completed", final.failure_reason
+        assert final.output == {"steps": 4}
+        # The worker gives up a run whose message it can no longer ack; the run's next
+        # attempt (redelivered, or handed back by the lease) starts it over, once.
+        assert db_row(deployment, run.run_id)["attempt"] <= 2
+        steps = client.get_run_timeline(run.run_id)
+        assert len(steps) == final.step_count, "the timeline is of the attempt that ended"
+        after = client.run_task(
+            "Price of Aurora Lamp",
+            url=sites.url("products.html"),
+            wait_for_completion=True,
+            timeout=60,
+        )
+        assert after.status == "completed"
+
+
+@pytest.fixture
+def short_visibility(tmp_path, fake_llm_server, s3_server):
+    cluster = Cluster(
+        tmp_path,
+        fake_llm_server.url,
+        s3_server,
+        SKYQ_BROKER_VISIBILITY_TIMEOUT_SECONDS="2",
+    )
+    try:
+        cluster.start_api()
+        cluster.start_worker(concurrency=2)
+        yield cluster
+    finally:
+        cluster.close()
+
+
+def test_the_brokers_redelivery_of_a_long_run_runs_nothing_twice(
+    short_visibility, fake_llm_server, sites
+):
+    fake_llm_server.reset(shop_model)
+    cluster = short_visibility
+    with skyq.Client(cluster.url, api_key=cluster.create_key("org-a")) as client:
+        run = client.run_task("Slow 8", url=sites.url("long.html"))
+        final = client.wait_for_run(run.run_id, timeout=120)
+        assert final.status == "completed" and final.output == {"steps": 8}
+        assert db_row(cluster, run.run_id)["attempt"] == 1
+        assert len(client.get_run_timeline(run.run_id)) == final.step_count
+    log = (cluster.home / "worker.log").read_text()
+    # The message came back while the run went on; those deliveries found it held.
+    assert log.count(f"skyq.run_task[{run.run_id}] received") >= 2
+    assert f"run {run.run_id} is held by another live attempt" in log
+    assert f"skyq.run_task[{run.run_id}] succeeded" in log
+    assert "'output'" not in log, "a run's output is the caller's, not the log's"

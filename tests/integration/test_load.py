@@ -1,5 +1,6 @@
-"""Thirty mixed runs from three organizations on one worker with two children: every
-run ends as it should, none runs twice, and the browsers do not grow run over run."""
+"""Thirty mixed runs from three organizations on two workers: every run ends as it
+should, none runs twice, and the browsers do not grow run over run. A burst from one
+organization does not keep another's run waiting behind it."""
 
 from __future__ import annotations
 
@@ -24,10 +25,14 @@ def cluster(tmp_path_factory, fake_llm_server, s3_server):
         s3_server,
         SKYQ_BROKER_URL="redis://127.0.0.1:6379/9",
         SKYQ_RESULT_BACKEND="redis://127.0.0.1:6379/10",
+        SKYQ_DISPATCH_WINDOW_PER_ORG="2",
     )
     try:
         deployment.start_api()
-        deployment.worker = deployment.start_worker(concurrency=2)
+        deployment.start_beat()
+        deployment.workers = [
+            deployment.start_worker(concurrency=1, name=f"worker{n}") for n in (1, 2)
+        ]
         deployment.keys = [deployment.create_key(f"load-{i}") for i in range(3)]
         yield deployment
     finally:
@@ -38,7 +43,8 @@ def tree_pss_kib(cluster: Cluster) -> int:
     """Proportional memory of the worker and everything below it, browsers included
     (summing RSS would count Chromium's shared pages many times over)."""
     total = 0
-    for pid in [cluster.worker.pid, *cluster.descendants(cluster.worker.pid)]:
+    roots = [worker.pid for worker in cluster.workers]
+    for pid in roots + [pid for root in roots for pid in cluster.descendants(root)]:
         try:
             text = Path(f"/proc/{pid}/smaps_rollup").read_text()
         except OSError:
@@ -48,9 +54,10 @@ def tree_pss_kib(cluster: Cluster) -> int:
 
 
 def renderers(cluster: Cluster) -> int:
+    pids = [pid for worker in cluster.workers for pid in cluster.descendants(worker.pid)]
     return sum(
         b"--type=renderer" in Path(f"/proc/{pid}/cmdline").read_bytes()
-        for pid in cluster.alive(cluster.descendants(cluster.worker.pid))
+        for pid in cluster.alive(pids)
     )
 
 
@@ -108,3 +115,43 @@ def test_thirty_mixed_runs_from_three_organizations(cluster, fake_llm_server, si
     assert canary.hits == []
     assert renderers(cluster) <= idle_renderers + 1, "contexts are closed after each run"
     assert after_thirty <= after_six * 1.5, (after_six, after_thirty)
+
+
+def test_a_burst_from_one_organization_does_not_hold_up_another(cluster, fake_llm_server, sites):
+    fake_llm_server.reset(shop_model)
+    burst_key, other_key = cluster.keys[0], cluster.keys[1]
+    with skyq.Client(cluster.url, api_key=burst_key) as burst:
+        names = list(PRODUCTS)
+        flood = [
+            burst.run_task(f"Price of {names[i % 4]}", url=sites.url("products.html"))
+            for i in range(60)
+        ]
+    with skyq.Client(cluster.url, api_key=other_key) as other:
+        mine = other.run_task(
+            "Price of Comet Headphones",
+            url=sites.url("products.html"),
+            wait_for_completion=True,
+            timeout=120,
+        )
+    assert mine.status == "completed" and mine.output["price"] == 119.5
+    with psycopg.connect(cluster.env["SKYQ_DATABASE_URL"]) as connection:
+        (burst_org,) = connection.execute(
+            "SELECT organization_id FROM runs WHERE run_id = %s", (flood[0].run_id,)
+        ).fetchone()
+        ahead = connection.execute(
+            "SELECT count(*) FROM runs WHERE organization_id = %s"
+            " AND started_at > %s AND started_at < %s",
+            (burst_org, mine.created_at, mine.started_at),
+        ).fetchone()[0]
+    # Without the window, the other run would wait behind the dozens of the burst still
+    # queued; with it (2 per organization) only what was on the queue when it came.
+    assert ahead <= 2, f"{ahead} runs of the burst started while the other run waited"
+    with skyq.Client(cluster.url, api_key=burst_key) as burst:
+        for run in flood:
+            assert burst.wait_for_run(run.run_id, timeout=300).status == "completed"
+    with psycopg.connect(cluster.env["SKYQ_DATABASE_URL"]) as connection:
+        attempts = connection.execute(
+            "SELECT attempt, count(*) FROM runs WHERE run_id = ANY(%s) GROUP BY attempt",
+            ([run.run_id for run in flood],),
+        ).fetchall()
+    assert attempts == [(1, 60)], "every run of the burst ran once"

@@ -142,3 +142,28 @@ def test_organization_scoping_of_reads(store):
     with pytest.raises(RunNotFoundError):
         store.get_run(run.run_id, b)
     assert [r.run_id for r in store.list_runs(b)] == []
+
+
+def test_dispatch_fills_the_window_once_however_many_dispatch_at_once(store):
+    org = store.ensure_organization("burst")
+    other = store.ensure_organization("other")
+    runs = [store.create_run(org, TaskRunRequest(prompt=f"run {n}")).run_id for n in range(12)]
+    published: list[str] = []
+
+    def dispatch(_: int) -> list[str]:
+        return store.dispatch(org, 4, lambda run_id: published.append(run_id) is None)
+
+    with ThreadPoolExecutor(6) as pool:
+        sent = [run_id for batch in pool.map(dispatch, range(6)) for run_id in batch]
+    assert sorted(sent) == sorted(published) == sorted(runs[:4]), "the oldest four, once each"
+    # Another organization has its own window.
+    theirs = store.create_run(other, TaskRunRequest(prompt="theirs")).run_id
+    assert store.dispatch(other, 4, lambda _: True) == [theirs]
+    # A run that ends frees its place for the next oldest.
+    store.transition(runs[0], (RunStatus.queued,), RunStatus.canceled)
+    assert store.dispatch(org, 4, lambda _: True) == [runs[4]]
+    # A broker that refuses ends the pass; nothing is marked as sent.
+    store.transition(runs[1], (RunStatus.queued,), RunStatus.canceled)
+    assert store.dispatch(org, 4, lambda _: False) == []
+    assert store.waiting_organizations(grace_seconds=0) == [org]
+    assert store.dispatch(org, 0, lambda _: True) == runs[5:], "window 0: everything"

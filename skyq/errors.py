@@ -5,8 +5,10 @@
     ├── InvalidRequestError       a task request that cannot run (field named)
     ├── RunNotFoundError          no run with that id (for this organization)
     ├── RunBusyError              another live attempt holds the run (retry later)
-    ├── QueueUnavailableError     the broker could not take a run (nothing was accepted)
-    ├── DatabaseUnavailableError  the database could not be reached (retry later)
+    ├── InfrastructureError       skyq's own services failed, not the task: an attempt
+    │   │                         that meets one is given up, never ends the run
+    │   ├── QueueUnavailableError     the broker could not take a message
+    │   └── DatabaseUnavailableError  the database could not be reached (retry later)
     ├── StorageError              the artifact store refused a read or write
     ├── BrowserError              Chromium could not be launched or died
     ├── NavigationError           a page could not be reached (the run fails)
@@ -50,11 +52,15 @@ class RunBusyError(SkyqError):
         self.retry_after = retry_after
 
 
-class QueueUnavailableError(SkyqError):
+class InfrastructureError(SkyqError):
+    """A service skyq depends on failed; the task itself may be fine."""
+
+
+class QueueUnavailableError(InfrastructureError):
     """The broker refused or could not be reached when enqueuing."""
 
 
-class DatabaseUnavailableError(SkyqError):
+class DatabaseUnavailableError(InfrastructureError):
     """The database did not answer; the operation can be tried again."""
 
 

@@ -26,7 +26,13 @@ from skyq.db.run_store import ClaimState
 from skyq.egress import egress_policy
 from skyq.egress.proxy import RunRoute
 from skyq.engines import ensure_supported
-from skyq.errors import DatabaseUnavailableError, RunBusyError, RunNotFoundError, SkyqError
+from skyq.errors import (
+    DatabaseUnavailableError,
+    InfrastructureError,
+    RunBusyError,
+    RunNotFoundError,
+    SkyqError,
+)
 from skyq.llm import LLM, ModelConfig, resolve_model
 from skyq.proxies import resolve_proxy
 from skyq.responses import task_run_response
@@ -110,9 +116,24 @@ async def execute_run(
     run = store.get_run(run_id)
     log.info("run started", extra={"run_id": run_id, "attempt": run.attempt, "owner": owner})
     recorder = StoredRunRecorder(run, store, services.artifacts, on_step)
-    heartbeat = asyncio.create_task(_keep_lease(store, run_id, owner, settings.lease_seconds))
+    drive = asyncio.ensure_future(_drive(run, services, recorder))
+    heartbeat = asyncio.create_task(
+        _keep_lease(store, run_id, owner, settings.lease_seconds, on_lost=drive.cancel)
+    )
     try:
-        result = await _drive(run, services, recorder)
+        result = await drive
+    except asyncio.CancelledError:
+        if not (heartbeat.done() and not heartbeat.cancelled()):
+            raise  # cancelled from outside (the task's time limit)
+        # Another attempt owns the run now: this one stops and writes nothing.
+        log.warning("lease lost; attempt stopped", extra={"run_id": run_id, "owner": owner})
+        return task_run_response(store.get_run(run_id), store, services.artifacts)
+    except InfrastructureError:
+        # The database or the broker went away under the attempt: that is no reason to
+        # fail the run. The attempt is given up; its lease runs out and the next
+        # delivery starts the run over.
+        log.warning("attempt given up", extra={"run_id": run_id}, exc_info=True)
+        raise
     except SkyqError as exc:
         result = AgentResult(RunStatus.failed, failure_reason=str(exc))
     except Exception as exc:
@@ -158,9 +179,13 @@ async def write_end(store: RunStore, run_id: str, owner: str, result: AgentResul
     raise AssertionError("unreachable")
 
 
-async def _keep_lease(store: RunStore, run_id: str, owner: str, lease_seconds: float) -> None:
+async def _keep_lease(
+    store: RunStore, run_id: str, owner: str, lease_seconds: float, on_lost: Callable[[], Any]
+) -> None:
     """Renew the run's lease while the attempt lives; a dead worker stops renewing and
-    the next delivery of the run may claim it once the lease has expired."""
+    the next delivery of the run may claim it once the lease has expired. A lease found
+    taken (the database was away for longer than the lease, and the run was handed on)
+    calls ``on_lost``: two live attempts of one run must never go on together."""
     while True:
         await asyncio.sleep(lease_seconds / 3)
         try:
@@ -169,7 +194,7 @@ async def _keep_lease(store: RunStore, run_id: str, owner: str, lease_seconds: f
             log.warning("lease renewal failed", extra={"run_id": run_id}, exc_info=True)
             continue
         if not renewed:
-            log.warning("lease lost", extra={"run_id": run_id, "owner": owner})
+            on_lost()
             return
 
 

@@ -31,22 +31,26 @@ def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
         time.sleep(0.05)
 
 
-def create_database() -> str:
+def create_database(admin_url: str = PG_ADMIN) -> str:
     name = f"skyq_test_{secrets.token_hex(4)}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+    with psycopg.connect(admin_url, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     return name
 
 
-def drop_database(name: str) -> None:
-    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+def drop_database(name: str, admin_url: str = PG_ADMIN) -> None:
+    with psycopg.connect(admin_url, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 class Cluster:
-    def __init__(self, home: Path, llm_url: str, s3_url: str, **settings: str) -> None:
+    def __init__(
+        self, home: Path, llm_url: str, s3_url: str, pg_admin: str = PG_ADMIN, **settings: str
+    ) -> None:
+        """``pg_admin``: the PostgreSQL server (its admin URL) to make the database on."""
         self.home = home
-        self.database = create_database()
+        self.pg_admin = pg_admin
+        self.database = create_database(pg_admin)
         self.bucket = f"skyq-{secrets.token_hex(4)}"
         boto3.client("s3", endpoint_url=s3_url, region_name="us-east-1").create_bucket(
             Bucket=self.bucket
@@ -57,7 +61,7 @@ class Cluster:
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("SKYQ_", "OPENAI_"))}
         self.env.update(
             SKYQ_HOME=str(home),
-            SKYQ_DATABASE_URL=f"postgresql://postgres@127.0.0.1:5432/{self.database}",
+            SKYQ_DATABASE_URL=pg_admin.rsplit("/", 1)[0] + f"/{self.database}",
             SKYQ_ARTIFACTS_URL=f"s3://{self.bucket}/artifacts",
             SKYQ_S3_ENDPOINT_URL=s3_url,
             SKYQ_BROKER_URL=f"redis://127.0.0.1:6379/{self.redis_db}",
@@ -182,4 +186,4 @@ class Cluster:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(timeout=10)
-        drop_database(self.database)
+        drop_database(self.database, self.pg_admin)

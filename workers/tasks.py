@@ -11,7 +11,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from skyq import reaper
 from skyq.agent.recorder import StepReport
 from skyq.dispatch import Dispatcher
-from skyq.errors import RunBusyError
+from skyq.errors import InfrastructureError, RunBusyError
 from skyq.queue import REAP_TASK, RUN_TASK, WEBHOOK_TASK, RunQueue
 from skyq.runner import RunServices, execute_run, record_request
 from skyq.webhooks import webhook_due
@@ -74,6 +74,10 @@ def run_task(
         # Another live attempt holds the run (a duplicate delivery, or the redelivery
         # of a run whose worker just died and whose lease has not expired yet).
         raise self.retry(countdown=max(1.0, busy.retry_after), exc=busy) from None
+    except InfrastructureError as lost:
+        # The database (or the broker) went away under the attempt, which gave the run
+        # up; once its lease has run out, this delivery starts it over.
+        raise self.retry(countdown=services.settings.lease_seconds, exc=lost) from None
     except SoftTimeLimitExceeded:
         future.cancel()
         raise

@@ -33,7 +33,7 @@ from skyq.agent.replies import (
     parse_step_reply,
     parse_verify_reply,
 )
-from skyq.errors import ModelReplyError, NavigationError, SkyqError
+from skyq.errors import InfrastructureError, ModelReplyError, NavigationError, SkyqError
 from skyq.llm.base import LLM, Message, Usage
 from skyq.schemas import ArtifactType, RunStatus
 
@@ -114,6 +114,8 @@ class Agent:
                     return result
         except NavigationError as exc:
             return AgentResult(RunStatus.failed, failure_reason=str(exc))
+        except InfrastructureError:
+            raise  # not the task's failure: this attempt is given up, the run goes on
         except SkyqError as exc:
             return AgentResult(RunStatus.failed, failure_reason=str(exc))
         return AgentResult(

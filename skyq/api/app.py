@@ -9,21 +9,15 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, OperationalError
 
 from skyq import __version__
 from skyq.api import credentials, pages, runs
+from skyq.api.error_handlers import install_error_handlers
 from skyq.api.limits import Limits
 from skyq.api.state import ApiState
 from skyq.bootstrap import open_run_store
 from skyq.config import Settings
 from skyq.db.key_store import KeyStore
-from skyq.errors import (
-    ConfigurationError,
-    InvalidRequestError,
-    QueueUnavailableError,
-    RunNotFoundError,
-)
 from skyq.links import Links
 from skyq.queue import RunQueue, make_celery
 from skyq.schema_registry import SchemaRegistry
@@ -69,36 +63,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.exception_handler(InvalidRequestError)
-    async def invalid_request(_: Request, exc: InvalidRequestError) -> JSONResponse:
-        detail = [{"loc": ["body", exc.field], "msg": exc.message, "type": "value_error"}]
-        return JSONResponse({"detail": detail}, status_code=422)
-
-    @app.exception_handler(RunNotFoundError)
-    async def not_found(_: Request, exc: RunNotFoundError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=404)
-
-    @app.exception_handler(QueueUnavailableError)
-    async def queue_down(_: Request, exc: QueueUnavailableError) -> JSONResponse:
-        return JSONResponse(
-            {"detail": "the queue is unavailable; try again shortly"},
-            status_code=503,
-            headers={"Retry-After": "5"},
-        )
-
-    @app.exception_handler(DBAPIError)
-    async def database_down(_: Request, exc: DBAPIError) -> JSONResponse:
-        # Connection-level failures only: anything else is a bug and should be a 500.
-        if not exc.connection_invalidated and not isinstance(exc, OperationalError):
-            raise exc
-        return JSONResponse(
-            {"detail": "the database is unavailable; try again shortly"},
-            status_code=503,
-            headers={"Retry-After": "5"},
-        )
-
-    @app.exception_handler(ConfigurationError)
-    async def misconfigured(_: Request, exc: ConfigurationError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=503)
-
+    install_error_handlers(app)
     return app

@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Engine, and_, func, or_, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 
 from skyq import ids
@@ -47,8 +47,14 @@ class RunStore:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        with Session(self.engine, expire_on_commit=False) as session:
-            yield session
+        """A session; losing the database in it raises DatabaseUnavailableError."""
+        try:
+            with Session(self.engine, expire_on_commit=False) as session:
+                yield session
+        except DBAPIError as exc:
+            if isinstance(exc, OperationalError) or exc.connection_invalidated:
+                raise DatabaseUnavailableError(f"the database is unavailable: {exc.orig}") from exc
+            raise
 
     # organizations -------------------------------------------------------------
 
@@ -229,6 +235,13 @@ class RunStore:
         )
         with self.session() as session:
             claimed = session.exec(statement).rowcount == 1
+            if claimed:
+                # Steps left open by an earlier attempt will never end on their own.
+                session.exec(
+                    update(Step)
+                    .where(col(Step.run_id) == run_id, col(Step.status) == "running")
+                    .values(status="canceled", finished_at=now)
+                )
             session.commit()
         if claimed:
             return Claim(ClaimState.claimed)
@@ -363,19 +376,16 @@ class RunStore:
         """Write the terminal status, only while this attempt still holds the run.
         Raises DatabaseUnavailableError when the database cannot be reached."""
         guard = {"lease_owner": owner} if owner is not None else {}
-        try:
-            return self.transition(
-                run_id,
-                (RunStatus.running,),
-                status,
-                guard=guard,
-                output=output,
-                failure_reason=failure_reason,
-                errors=errors,
-                finished_at=utcnow(),
-            )
-        except OperationalError as exc:
-            raise DatabaseUnavailableError(f"cannot write the end of run {run_id}") from exc
+        return self.transition(
+            run_id,
+            (RunStatus.running,),
+            status,
+            guard=guard,
+            output=output,
+            failure_reason=failure_reason,
+            errors=errors,
+            finished_at=utcnow(),
+        )
 
     def request_cancel(self, run_id: str) -> bool:
         """Flag a live run for cancellation; the agent sees it at its next step boundary."""

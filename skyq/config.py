@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     )
     api_host: str = "127.0.0.1"
     api_port: int = Field(8000, gt=0, lt=65536)
+    api_key: SecretStr | None = Field(
+        None, description="The key the CLI's API commands (skyq batch) send as x-api-key."
+    )
     secret_key: SecretStr | None = Field(
         None, description="Signs artifact and run-page links; shared by every API process."
     )
@@ -109,6 +112,16 @@ class Settings(BaseSettings):
     )
     reaper_interval_seconds: float = Field(10.0, gt=0, description="How often beat reaps.")
     max_attempts: int = Field(3, gt=0, description="Executions of a run before it is failed.")
+    worker_metrics_port: int = Field(
+        9808, ge=0, le=65535, description="Where `skyq worker` serves Prometheus metrics (0: off)."
+    )
+    worker_max_memory_mb: int = Field(
+        2048,
+        ge=0,
+        description="A worker child's memory, its Chromium included (PSS), above which the "
+        "browser is relaunched after the run; the child itself is replaced by Celery "
+        "above it (0: no cap).",
+    )
     worker_max_tasks_per_child: int = Field(50, gt=0)
     webhook_timeout_seconds: float = Field(15.0, gt=0)
     webhook_max_attempts: int = Field(6, gt=0, description="Deliveries tried before giving up.")

@@ -34,9 +34,13 @@ class InvalidRequestError(SkyqError):
     """A request that cannot run; ``field`` names the offending field."""
 
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
+        # Both as args: Celery rebuilds a task's exception from its args in the caller.
+        super().__init__(field, message)
         self.field = field
         self.message = message
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
 
 
 class RunNotFoundError(SkyqError):

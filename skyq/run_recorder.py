@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
+import time
 from collections.abc import Callable
 
-from skyq import ids
+from skyq import ids, metrics
 from skyq.agent.actions import AgentAction
 from skyq.agent.page import ActionOutcome
 from skyq.agent.recorder import StepReport
@@ -40,6 +41,7 @@ class StoredRunRecorder:
         self.artifacts = artifacts
         self.on_step = on_step
         self._steps: dict[str, Step] = {}
+        self._step_started: dict[str, float] = {}
         self.last_step_id: str | None = None
 
     def cancel_requested(self) -> bool:
@@ -48,6 +50,7 @@ class StoredRunRecorder:
     def start_step(self, order: int, url: str | None) -> str:
         step = self.store.add_step(self.run, order, url)
         self._steps[step.step_id] = step
+        self._step_started[step.step_id] = time.monotonic()
         self.last_step_id = step.step_id
         return step.step_id
 
@@ -111,6 +114,8 @@ class StoredRunRecorder:
         )
 
     def finish_step(self, step_id: str, status: str, usage: Usage) -> None:
+        seconds = time.monotonic() - self._step_started.pop(step_id, time.monotonic())
+        metrics.step_finished(seconds, usage.input_tokens, usage.output_tokens, usage.cost)
         self.store.finish_step(
             self._steps[step_id],
             status,

@@ -10,12 +10,16 @@ import logging
 import os
 import socket
 import tempfile
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
+from skyq import metrics
 from skyq.agent import Agent, AgentResult, AgentTask
 from skyq.agent.recorder import StepReport
 from skyq.browser import BrowserOptions, BrowserRoom, PageTimings, PlaywrightPage
@@ -29,6 +33,7 @@ from skyq.engines import ensure_supported
 from skyq.errors import (
     DatabaseUnavailableError,
     InfrastructureError,
+    InvalidRequestError,
     RunBusyError,
     RunNotFoundError,
     SkyqError,
@@ -78,7 +83,12 @@ def record_request(
     """Create the run row for a request that came straight over the queue (a Celery
     signature from another service). Idempotent: the id derives from the task id."""
     registry = SchemaRegistry.from_import_paths(services.settings.extraction_models)
-    request = registry.resolve(TaskRunRequest.model_validate(body))
+    try:
+        request = registry.resolve(TaskRunRequest.model_validate(body))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or "request"
+        raise InvalidRequestError(field, first["msg"]) from None
     run_id = task_id if task_id.startswith("tsk_") else "tsk_" + task_id.replace("-", "")
     store = services.store
     org = organization_id or store.ensure_organization(services.settings.organization_name)
@@ -115,6 +125,7 @@ async def execute_run(
         return task_run_response(store.get_run(run_id), store, services.artifacts)
     run = store.get_run(run_id)
     log.info("run started", extra={"run_id": run_id, "attempt": run.attempt, "owner": owner})
+    started = time.monotonic()
     recorder = StoredRunRecorder(run, store, services.artifacts, on_step)
     drive = asyncio.ensure_future(_drive(run, services, recorder))
     heartbeat = asyncio.create_task(
@@ -146,6 +157,7 @@ async def execute_run(
     finally:
         heartbeat.cancel()
     written = await write_end(store, run_id, owner, result)
+    metrics.run_finished(result.status.value, time.monotonic() - started)
     log.info(
         "run finished",
         extra={"run_id": run_id, "status": result.status.value, "written": written},

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from skyq import ids
+from skyq import ids, metrics
 from skyq.config import Settings
 from skyq.db import RunStore
 from skyq.db.key_store import KeyStore
@@ -107,6 +107,8 @@ class WebhookSender:
                 duration_ms=int((time.monotonic() - started) * 1000),
             )
         )
+        if not outcome.delivered:
+            metrics.webhook_failed()
         return outcome
 
     def _post(self, url: str, body: bytes, headers: dict[str, str]) -> Outcome:

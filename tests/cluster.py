@@ -80,6 +80,7 @@ class Cluster:
             AWS_ACCESS_KEY_ID="testing",
             AWS_SECRET_ACCESS_KEY="testing",
             AWS_DEFAULT_REGION="us-east-1",
+            FLOWER_UNAUTHENTICATED_API="true",  # loopback only, in a test
         )
         self.env.update(settings)
         self.redis = redis.Redis.from_url(self.env["SKYQ_BROKER_URL"])
@@ -143,6 +144,21 @@ class Cluster:
         process = self.start("beat", log="beat.log")
         wait_until(lambda: "beat: Starting..." in (self.home / "beat.log").read_text(), 60, "beat")
         return process
+
+    def start_flower(self) -> str:
+        """`skyq flower` on a free port; its URL."""
+        port = free_port()
+        self.start("flower", f"--port={port}", log="flower.log")
+        url = f"http://127.0.0.1:{port}"
+
+        def answers() -> bool:
+            try:
+                return httpx.get(f"{url}/healthcheck", timeout=1).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        wait_until(answers, 60, "flower to answer")
+        return url
 
     @staticmethod
     def descendants(pid: int) -> list[int]:

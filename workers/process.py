@@ -4,14 +4,16 @@ the stores. Made after the fork (a browser launched before it breaks every task)
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from typing import Any
 
 from celery.signals import worker_process_init, worker_process_shutdown
 
-from skyq import logs
+from skyq import logs, metrics
 from skyq.bootstrap import open_run_store
 from skyq.browser import BrowserRoom
+from skyq.browser.memory import tree_pss_bytes
 from skyq.config import Settings
 from skyq.errors import SkyqError
 from skyq.links import Links
@@ -57,6 +59,23 @@ def start() -> WorkerState:
     return _state
 
 
+def release_memory_if_heavy() -> None:
+    """After a run: relaunch the browser when this child and its browser together
+    have grown past SKYQ_WORKER_MAX_MEMORY_MB."""
+    if _state is None:
+        return
+    cap = _state.services.settings.worker_max_memory_mb * 1024 * 1024
+    if not cap:
+        return
+    used = tree_pss_bytes(os.getpid())
+    if used > cap:
+        log.warning(
+            "memory cap passed; relaunching the browser",
+            extra={"pss_mb": used // 2**20, "cap_mb": cap // 2**20},
+        )
+        _state.loop.run(_state.services.room.retire_browser(), timeout=30)
+
+
 def stop() -> None:
     global _state
     if _state is None:
@@ -76,3 +95,4 @@ def _on_process_init(**_: Any) -> None:
 @worker_process_shutdown.connect
 def _on_process_shutdown(**_: Any) -> None:
     stop()
+    metrics.child_exited(os.getpid())

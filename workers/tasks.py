@@ -3,6 +3,7 @@ retry. No prompts, no Playwright, no SQL here."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from celery import Task
@@ -20,26 +21,32 @@ from workers.celery_app import app
 
 # Acks that outlive their broker connection must not take the worker down.
 BROKER_LOSS_REQUEST = "workers.broker_loss:Request"
+log = logging.getLogger(__name__)
 
 
 def _progress(task: Task) -> Any:
+    """The step callback: the run's progress as task state RUNNING, in the result
+    backend (``AsyncResult(run_id).info``) and as a ``task-running`` event, whose
+    ``result`` Flower shows (and serves at /api/task/info/<run_id>)."""
     # Called on the browser's loop thread, where Celery's thread-local request is
-    # empty: the task id is taken now, on the task's own thread.
-    task_id = task.request.id
+    # empty: what it needs is taken now, on the task's own thread.
+    task_id, hostname = task.request.id, task.request.hostname
 
     def report(step: StepReport) -> None:
         last = step.actions[-1] if step.actions else (None, None)
-        task.update_state(
-            task_id=task_id,
-            state="RUNNING",
-            meta={
-                "step": step.order,
-                "max_steps": step.max_steps,
-                "url": step.url,
-                "last_action": last[0],
-                "last_element": last[1],
-            },
-        )
+        meta = {
+            "step": step.order,
+            "max_steps": step.max_steps,
+            "url": step.url,
+            "last_action": last[0],
+            "last_element": last[1],
+        }
+        try:
+            task.update_state(task_id=task_id, state="RUNNING", meta=meta)
+            with app.events.default_dispatcher(hostname=hostname) as events:
+                events.send("task-running", uuid=task_id, result=meta)
+        except Exception:  # progress is for watchers; the run goes on without it
+            log.warning("progress not published", extra={"run_id": task_id}, exc_info=True)
 
     return report
 
@@ -86,6 +93,7 @@ def run_task(
         queue.enqueue_webhook(response.run_id)
     # The run's place in its organization's window is free: the next one may go.
     _dispatcher(services, queue).dispatch(services.store.get_run(run_id).organization_id)
+    process.release_memory_if_heavy()
     return response.model_dump(mode="json")
 
 

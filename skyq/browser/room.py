@@ -17,6 +17,7 @@ from typing import Any
 from playwright.async_api import Browser, BrowserContext, Playwright, async_playwright
 from playwright.async_api import Error as PlaywrightError
 
+from skyq import metrics
 from skyq.browser.video import ensure_ffmpeg
 from skyq.config import CHROMIUM_FLAGS
 from skyq.egress.proxy import EgressProxy, RunRoute
@@ -61,6 +62,8 @@ class BrowserRoom:
         """The process's browser, relaunched if it died since the last run."""
         if self._browser is not None and self._browser.is_connected():
             return self._browser
+        if self._browser is not None:
+            metrics.browser_gone()  # it crashed or was killed
         if not self.options.executable.exists():
             raise BrowserError(missing_chromium_message(self.options.executable))
         if self._playwright is None:
@@ -75,6 +78,7 @@ class BrowserRoom:
             first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
             raise BrowserError(f"cannot launch Chromium: {first_line}") from exc
         self.launches += 1
+        metrics.browser_launched()
         return self._browser
 
     @contextlib.asynccontextmanager
@@ -141,6 +145,11 @@ class BrowserRoom:
             with contextlib.suppress(PlaywrightError, TimeoutError):
                 await asyncio.wait_for(self._browser.close(), CLOSE_TIMEOUT_SECONDS)
             self._browser = None
+            metrics.browser_gone()
+
+    async def retire_browser(self) -> None:
+        """Close the browser; the next run launches a fresh one (memory given back)."""
+        await self._forget_browser()
 
     async def close(self) -> None:
         await self._forget_browser()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -12,7 +13,7 @@ from typing import Any, NoReturn
 import click
 from pydantic import ValidationError
 
-from skyq import logs
+from skyq import logs, metrics
 from skyq.agent.recorder import StepReport
 from skyq.bootstrap import open_run_store
 from skyq.browser import missing_chromium_message
@@ -61,7 +62,7 @@ def _flag_names(problem: str) -> str:
     return f"{_FLAGS.get(field, field)}:{rest}"
 
 
-def _schema_argument(value: str | None) -> Any:
+def schema_argument(value: str | None) -> Any:
     if value is None:
         return None
     path = Path(value)
@@ -99,7 +100,7 @@ def run(
         request = TaskRunRequest(
             prompt=prompt,
             url=url,
-            data_extraction_schema=_schema_argument(schema),
+            data_extraction_schema=schema_argument(schema),
             max_steps=max_steps,
             model={"model_name": model} if model else None,
             title=title,
@@ -269,6 +270,14 @@ def worker(
 
     settings = load_settings()
     open_run_store(settings)
+    metrics.use_multiprocess_dir(settings.home / "metrics" / str(os.getpid()))
+    if settings.worker_metrics_port:
+        try:
+            metrics.serve_multiprocess(settings.worker_metrics_port)
+        except OSError as exc:
+            fail(
+                f"SKYQ_WORKER_METRICS_PORT: cannot listen on {settings.worker_metrics_port}: {exc}"
+            )
     preload()
     queues = f"{RUNS_QUEUE},{WEBHOOKS_QUEUE}"
     argv = ["worker", "-Q", queues, "-P", "prefork", "--loglevel", loglevel, "-E"]
@@ -277,6 +286,23 @@ def worker(
     if autoscale:
         argv += ["--autoscale", autoscale]
     app.worker_main([*argv, *ctx.args])
+
+
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.option("--address", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", type=int, default=5555, show_default=True)
+@click.pass_context
+def flower(ctx: click.Context, address: str, port: int) -> None:
+    """Run Flower on skyq's Celery app: workers, runs and their progress (a running
+    run's state is RUNNING, with step, max_steps, url and last action).
+
+    Other options go to Flower as they are (--basic-auth=user:pass, --url-prefix=...).
+    Flower's HTTP API answers without credentials only when FLOWER_UNAUTHENTICATED_API
+    is set; expose it only behind your own authentication."""
+    from workers.celery_app import app
+
+    load_settings()
+    app.start(["flower", f"--address={address}", f"--port={port}", *ctx.args])
 
 
 @cli.command()
@@ -320,6 +346,10 @@ def keys_revoke(prefix: str) -> None:
     if not KeyStore(store.engine).revoke(prefix):
         fail(f"no live key with prefix {prefix!r}", EXIT_NOT_COMPLETED)
     click.echo(f"revoked key {prefix}", err=True)
+
+
+# Commands in their own modules register themselves on `cli`.
+import skyq.cli.batch  # noqa: E402, F401
 
 
 def main() -> None:

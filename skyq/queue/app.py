@@ -63,6 +63,9 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "result_backend_transport_options": transport,
         "result_expires": 24 * 3600,
         "worker_max_tasks_per_child": settings.worker_max_tasks_per_child,
+        # Celery sees the Python child only (its RSS, KiB); the browser is watched by
+        # workers.process.release_memory_if_heavy.
+        "worker_max_memory_per_child": settings.worker_max_memory_mb * 1024 or None,
         # A run in flight when Redis goes away goes on: its outcome goes to Postgres,
         # not to the broker, and its message only needs acking (or, at worst, comes
         # back to find the run finished).

@@ -10,6 +10,8 @@ import hmac
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -433,3 +435,172 @@ def test_a_cold_shutdown_mid_run_hands_the_run_to_the_next_worker(cluster, model
     final = client.wait_for_run(run.run_id, timeout=120)
     assert final.status == "completed", final.failure_reason
     assert db_row(cluster, run.run_id)["attempt"] == 2
+
+
+OTHER_ARGS = ["-Q", "other", "-P", "solo", "-n", "other@%h", "--loglevel", "INFO"]
+
+
+@pytest.fixture
+def other_service(cluster):
+    """The other team's worker (its own queue) and its app, on skyq's broker."""
+    from tests.other_service import app
+
+    env = {
+        **cluster.env,
+        "OTHER_BROKER_URL": cluster.env["SKYQ_BROKER_URL"],
+        "OTHER_RESULT_BACKEND": cluster.env["SKYQ_RESULT_BACKEND"],
+    }
+    log = cluster.home / "other-service.log"
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "tests.other_service", "worker", *OTHER_ARGS],
+        env=env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    app.conf.update(broker_url=env["OTHER_BROKER_URL"], result_backend=env["OTHER_RESULT_BACKEND"])
+    try:
+        wait_until(lambda: "ready." in log.read_text(), 60, "the other service's worker")
+        yield app
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(timeout=30)
+
+
+def test_another_service_chains_a_run_into_its_own_task(cluster, model, sites, other_service):
+    from celery import chain
+
+    from skyq.celery import run_task_signature
+    from tests.other_service import summarize
+
+    flow = chain(
+        run_task_signature("Price of Dusk Backpack", url=sites.url("products.html")),
+        summarize.s().set(queue="other"),
+    )
+    summary = flow.apply_async().get(timeout=90)
+    assert summary["status"] == "completed"
+    assert summary["name"] == "Dusk Backpack" and summary["price"] == 75.25
+    # The worker wrote the run row itself, in its default organization.
+    assert db_row(cluster, summary["run_id"])["status"] == "completed"
+
+
+def test_a_chord_of_ten_runs_into_an_aggregator(cluster, model, sites, other_service):
+    from celery import chord
+
+    from skyq.celery import run_task_signature
+    from tests.other_service import aggregate
+
+    names = [list(PRODUCTS)[i % 4] for i in range(10)]
+    with psycopg.connect(cluster.env["SKYQ_DATABASE_URL"]) as connection:
+        (org_a,) = connection.execute(
+            "SELECT organization_id FROM organizations WHERE name = 'org-a'"
+        ).fetchone()
+    header = [
+        run_task_signature(
+            f"Price of {name}", url=sites.url("products.html"), organization_id=org_a
+        )
+        for name in names
+    ]
+    result = chord(header, aggregate.s().set(queue="other")).apply_async().get(timeout=180)
+    assert result["runs"] == result["completed"] == 10
+    assert result["total"] == round(sum(PRODUCTS[name] for name in names), 2)
+    assert len(set(result["run_ids"])) == 10
+    rows = [db_row(cluster, run_id) for run_id in result["run_ids"]]
+    assert all(row["status"] == "completed" and row["attempt"] == 1 for row in rows)
+    # They are org-a's runs: its API key sees them.
+    with skyq.Client(cluster.url, api_key=cluster.key_a) as client:
+        assert client.get_run(result["run_ids"][0]).status == "completed"
+
+
+def test_a_signature_by_name_alone_and_a_bad_request(cluster, model, sites):
+    """A service that does not import skyq sends the task by name; a request skyq
+    cannot run fails the task with the field named, and makes no run."""
+    other = _other_service(cluster)
+    body = {"prompt": "Price of Aurora Lamp", "url": sites.url("products.html")}
+    done = other.send_task("skyq.run_task", kwargs={"request": body}, queue="skyq.runs")
+    assert done.get(timeout=90)["output"]["price"] == 29.99
+    bad = other.send_task(
+        "skyq.run_task",
+        kwargs={"request": {"prompt": "x", "url": "file:///etc/passwd"}},
+        queue="skyq.runs",
+    )
+    with pytest.raises(Exception, match="url"):
+        bad.get(timeout=60)
+
+
+def test_flower_shows_a_running_runs_progress(cluster, model, sites, client):
+    flower = cluster.start_flower()
+    run = client.run_task("Slow 5", url=sites.url("long.html"), max_steps=10)
+    seen: dict = {}
+
+    def progress_in_flower() -> bool:
+        answer = httpx.get(f"{flower}/api/task/info/{run.run_id}", timeout=10)
+        if answer.status_code != 200:
+            return False  # flower has not had the task's events yet
+        seen.update(answer.json())
+        return seen.get("state") == "RUNNING" and (seen.get("result") or {}).get("step", 0) >= 2
+
+    wait_until(progress_in_flower, 60, "flower to show step 2 of the run")
+    assert seen["name"] == "skyq.run_task" and seen["worker"].startswith("worker@")
+    meta = seen["result"]
+    assert meta["max_steps"] == 10 and meta["url"] == sites.url("long.html")
+    assert meta["last_action"] == "scroll"
+    # The same progress is the task's state in the result backend.
+    backend = httpx.get(f"{flower}/api/task/result/{run.run_id}", timeout=10).json()
+    assert backend["state"] == "RUNNING"
+    assert client.wait_for_run(run.run_id, timeout=90).status == "completed"
+    done = httpx.get(f"{flower}/api/task/result/{run.run_id}", timeout=10).json()
+    assert done["state"] == "SUCCESS" and done["result"]["status"] == "completed"
+
+
+ROWS = 30
+
+
+def test_a_batch_interrupted_and_resumed_runs_each_row_once(cluster, model, sites, tmp_path):
+    """30 rows, to keep the suite short; 200 rows behave the same (measured by hand)."""
+    names = list(PRODUCTS)
+    rows = tmp_path / "products.csv"
+    rows.write_text("name,page\n" + "".join(f"{names[i % 4]},products.html\n" for i in range(ROWS)))
+    out = tmp_path / "prices.jsonl"
+    env = {**cluster.env, "SKYQ_API_KEY": cluster.key_b}
+    argv = [sys.executable, "-m", "skyq", "batch", str(rows), "--prompt", "Price of {name}"]
+    argv += ["--url", sites.url("{page}"), "--out", str(out), "--concurrency", "6"]
+    first = subprocess.Popen(argv, env=env, stderr=subprocess.PIPE, text=True)
+    wait_until(lambda: out.exists() and len(out.read_text().splitlines()) >= 8, 120, "8 rows")
+    first.send_signal(signal.SIGINT)  # Ctrl-C
+    _, interrupted = first.communicate(timeout=60)
+    assert first.returncode == 130, interrupted
+    assert "the same command resumes" in interrupted
+    before = len(out.read_text().splitlines())
+    assert before < ROWS
+
+    resumed = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"{ROWS} of {ROWS} rows completed" in resumed.stderr
+    assert " ok, 0 failed" in resumed.stderr  # the progress line
+    entries = [json.loads(line) for line in out.read_text().splitlines()]
+    assert sorted(e["row"] for e in entries) == list(range(ROWS)), "each row once"
+    for entry in entries:
+        assert entry["status"] == "completed"
+        assert entry["output"]["price"] == PRODUCTS[entry["input"]["name"]]
+    with psycopg.connect(cluster.env["SKYQ_DATABASE_URL"]) as connection:
+        runs, attempts = connection.execute(
+            "SELECT count(*), max(attempt) FROM runs WHERE idempotency_key LIKE 'skyq-batch-%'"
+        ).fetchone()
+    assert runs == ROWS and attempts == 1, "no row was run twice, before or after the stop"
+
+
+def test_a_batch_with_a_row_the_template_cannot_fill_starts_nothing(cluster, tmp_path):
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text('{"name": "Aurora Lamp"}\n{"title": "no name"}\n')
+    env = {**cluster.env, "SKYQ_API_KEY": cluster.key_b}
+    done = subprocess.run(
+        [sys.executable, "-m", "skyq", "batch", str(rows), "--prompt", "Price of {name}"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip() == "skyq: error: prompt: row 1: the row has no value for {name}"
+    assert not (tmp_path / "rows.jsonl.results.jsonl").exists()

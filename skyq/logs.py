@@ -24,12 +24,15 @@ class JsonFormatter(logging.Formatter):
         entry.update({k: v for k, v in record.__dict__.items() if k not in _STANDARD})
         if isinstance(entry.get("data"), dict):
             entry["data"] = {k: v for k, v in entry["data"].items() if k in _CELERY_DATA}
+            task_id = str(entry["data"].get("id", ""))
+            if task_id.startswith("tsk_"):
+                entry.setdefault("run_id", task_id)
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str)
 
 
-def configure(level: str = "WARNING") -> None:
+def configure(level: str | int = "WARNING") -> None:
     # The real stderr: in a worker child Celery has swapped sys.stderr for a proxy that
     # writes into logging, where these lines would go round and be dropped.
     handler = logging.StreamHandler(sys.__stderr__)

@@ -77,6 +77,7 @@ class Cluster:
             SKYQ_REAPER_INTERVAL_SECONDS="1",
             SKYQ_NAVIGATION_TIMEOUT_SECONDS="5",
             SKYQ_LOG_LEVEL="INFO",
+            SKYQ_WORKER_METRICS_PORT="0",  # several workers share this host
             AWS_ACCESS_KEY_ID="testing",
             AWS_SECRET_ACCESS_KEY="testing",
             AWS_DEFAULT_REGION="us-east-1",

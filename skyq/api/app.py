@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from skyq import __version__
-from skyq.api import credentials, pages, runs
+from skyq.api import credentials, metrics, pages, runs
 from skyq.api.error_handlers import install_error_handlers
 from skyq.api.limits import Limits
 from skyq.api.state import ApiState
@@ -47,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(runs.router)
     app.include_router(credentials.router)
     app.include_router(pages.router)
+    app.include_router(metrics.router)
 
     limit = settings.api_max_body_bytes
 

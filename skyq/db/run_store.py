@@ -148,6 +148,18 @@ class RunStore:
                 raise
             return run, True
 
+    def count_by_status(self) -> dict[str, int]:
+        """Runs by status, and ``waiting``: accepted runs not yet on the queue."""
+        with self.session() as session:
+            rows = session.exec(select(Run.status, func.count()).group_by(Run.status)).all()
+            waiting = session.exec(
+                select(func.count())
+                .select_from(Run)
+                .where(col(Run.status).in_([s.value for s in STARTABLE]))
+                .where(col(Run.enqueued_at).is_(None))
+            ).one()
+        return {**{status: int(n) for status, n in rows}, "waiting": int(waiting)}
+
     def count_active(self, organization_id: str) -> int:
         query = (
             select(func.count())

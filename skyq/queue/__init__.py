@@ -1,5 +1,5 @@
 """The queue room: Celery's configuration and the producer. Celery is imported only
-here and in workers/."""
+here, in workers/ and in skyq/celery.py (signatures for other services)."""
 
 from skyq.queue.app import (
     REAP_TASK,
@@ -10,7 +10,7 @@ from skyq.queue.app import (
     celery_config,
     make_celery,
 )
-from skyq.queue.producer import RunQueue
+from skyq.queue.producer import RunQueue, queue_depth
 
 __all__ = [
     "REAP_TASK",
@@ -21,4 +21,5 @@ __all__ = [
     "RunQueue",
     "celery_config",
     "make_celery",
+    "queue_depth",
 ]

@@ -20,6 +20,10 @@ RUN_TASK = "skyq.run_task"
 WEBHOOKS_QUEUE = "skyq.webhooks"
 WEBHOOK_TASK = "skyq.send_webhook"
 REAP_TASK = "skyq.reap"
+# kombu's Redis priority lists (its defaults, named here because queue depth is read
+# over all of them).
+PRIORITY_STEPS = [0, 3, 6, 9]
+PRIORITY_SEP = "\x06\x16"
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
@@ -32,6 +36,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         # default scans every 100 s), so a redelivery is not late by minutes.
         "unacked_restore_interval": max(1, min(10, int(visibility / 2))),
         "unacked_restore_throttle": 1,
+        "priority_steps": PRIORITY_STEPS,
+        "sep": PRIORITY_SEP,
         "socket_timeout": 10,
         "socket_connect_timeout": 5,
         "health_check_interval": 10,

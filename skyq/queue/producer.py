@@ -3,11 +3,20 @@ a worker never receives a run it cannot read."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import Celery
 from kombu.exceptions import KombuError, OperationalError
 
 from skyq.errors import QueueUnavailableError
-from skyq.queue.app import RUN_TASK, RUNS_QUEUE, WEBHOOK_TASK, WEBHOOKS_QUEUE
+from skyq.queue.app import (
+    PRIORITY_SEP,
+    PRIORITY_STEPS,
+    RUN_TASK,
+    RUNS_QUEUE,
+    WEBHOOK_TASK,
+    WEBHOOKS_QUEUE,
+)
 
 
 class RunQueue:
@@ -28,3 +37,10 @@ class RunQueue:
             self.app.send_task(task, kwargs=kwargs, task_id=task_id, queue=queue)
         except (OperationalError, KombuError, OSError) as exc:
             raise QueueUnavailableError(f"the queue is unavailable: {exc}") from exc
+
+
+def queue_depth(client: Any, queue: str) -> int:
+    """Messages waiting in a Redis queue, over kombu's priority lists (``queue`` is
+    priority 0; the others are named with kombu's separator and the step)."""
+    names = [queue, *(f"{queue}{PRIORITY_SEP}{step}" for step in PRIORITY_STEPS[1:])]
+    return sum(int(client.llen(name)) for name in names)

@@ -23,6 +23,7 @@ import skyq
 from tests.cluster import Cluster, wait_until
 from tests.fake_llm import Call
 from tests.receiver import Receiver
+from tests.s3_server import free_port
 
 PRODUCTS = {
     "Aurora Lamp": 29.99,
@@ -56,7 +57,12 @@ def shop_model(call: Call) -> dict:
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory, fake_llm_server, s3_server):
     fake_llm_server.reset(shop_model)
-    deployment = Cluster(tmp_path_factory.mktemp("cluster"), fake_llm_server.url, s3_server)
+    deployment = Cluster(
+        tmp_path_factory.mktemp("cluster"),
+        fake_llm_server.url,
+        s3_server,
+        SKYQ_WORKER_METRICS_PORT=str(free_port()),
+    )
     try:
         deployment.start_api()
         deployment.worker = deployment.start_worker(concurrency=2)
@@ -604,3 +610,33 @@ def test_a_batch_with_a_row_the_template_cannot_fill_starts_nothing(cluster, tmp
     assert done.returncode == 2
     assert done.stderr.strip() == "skyq: error: prompt: row 1: the row has no value for {name}"
     assert not (tmp_path / "rows.jsonl.results.jsonl").exists()
+
+
+def _samples(text: str) -> dict[str, float]:
+    """Prometheus text format: every sample line, name{labels} -> value."""
+    found = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            found[name] = float(value)
+    return found
+
+
+def test_metrics_of_the_api_and_the_workers(cluster, model, sites, client):
+    done = client.run_task(
+        "Price of Aurora Lamp", url=sites.url("products.html"), wait_for_completion=True
+    )
+    assert done.status == "completed"
+    api = _samples(httpx.get(f"{cluster.url}/metrics", timeout=10).text)
+    assert api['skyq_up{of="database"}'] == 1 and api['skyq_up{of="broker"}'] == 1
+    assert api['skyq_runs{status="completed"}'] >= 1
+    assert api['skyq_queue_depth{queue="skyq.runs"}'] >= 0
+    assert "skyq_runs_waiting_dispatch" in api
+    port = cluster.env["SKYQ_WORKER_METRICS_PORT"]
+    worker = _samples(httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text)
+    assert worker['skyq_runs_finished_total{status="completed"}'] >= 1
+    assert worker['skyq_run_duration_seconds_count{status="completed"}'] >= 1
+    assert worker["skyq_step_duration_seconds_count"] >= 1
+    assert worker['skyq_llm_tokens_total{kind="input"}'] >= 100  # the fake model's usage
+    assert worker["skyq_browser_launches_total"] >= 2, "a browser per child"
+    assert worker["skyq_browsers_open"] == 2

@@ -21,6 +21,7 @@ from typing import Any
 from celery import Signature
 
 from skyq.queue.app import RUN_TASK, RUNS_QUEUE
+from skyq.queue.producer import broker_priority
 from skyq.schemas import TaskRunRequest
 
 
@@ -40,4 +41,5 @@ def run_task_signature(
     kwargs: dict[str, Any] = {"request": request.model_dump(mode="json", exclude_defaults=True)}
     if organization_id is not None:
         kwargs["organization_id"] = organization_id
-    return Signature(RUN_TASK, kwargs=kwargs, queue=RUNS_QUEUE, immutable=True)
+    priority = broker_priority(5 if request.priority is None else request.priority)
+    return Signature(RUN_TASK, kwargs=kwargs, queue=RUNS_QUEUE, priority=priority, immutable=True)

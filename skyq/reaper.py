@@ -21,7 +21,7 @@ def reap(dispatcher: Dispatcher, *, lease_seconds: float) -> Reaped:
     published = dispatcher.dispatch_waiting(OUTBOX_GRACE_SECONDS)
     # A run whose lease expired lost its worker; its next delivery claims it. It is in
     # its organization's window already, so it goes straight to the queue.
-    requeued = dispatcher.store.expired_leases(grace_seconds=lease_seconds)
-    for run_id in requeued:
-        dispatcher.queue.enqueue(run_id)
-    return Reaped(published=published, requeued=requeued)
+    expired = dispatcher.store.expired_leases(grace_seconds=lease_seconds)
+    for run_id, priority in expired:
+        dispatcher.queue.enqueue(run_id, priority)
+    return Reaped(published=published, requeued=[run_id for run_id, _ in expired])

@@ -31,6 +31,7 @@ class FleetCollector:
 
     def collect(self) -> Iterator[Metric]:
         up = GaugeMetricFamily("skyq_up", "Whether the database and broker answered", labels=["of"])
+        waiting: int | None = None
         try:
             counts = self.state.store.count_by_status()
         except DatabaseUnavailableError:
@@ -61,6 +62,13 @@ class FleetCollector:
             for queue, count in depths.items():
                 depth.add_metric([queue], count)
             yield depth
+            if waiting is not None:
+                # What autoscalers should follow: every run that waits for a worker.
+                yield GaugeMetricFamily(
+                    "skyq_run_backlog",
+                    "Runs waiting for a worker: on the queue (every priority) or in the outbox",
+                    value=depths[RUNS_QUEUE] + waiting,
+                )
         yield up
 
 

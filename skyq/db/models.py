@@ -78,11 +78,28 @@ class Run(SQLModel, table=True):
     # Set once the run's message is on the broker; a queued run without it is in the
     # outbox, published by the reaper when the broker is back.
     enqueued_at: datetime | None = _when(nullable=True)
+    # 0-9, higher first: on the broker, and out of the organization's outbox.
+    priority: int = Field(default=5, sa_column_kwargs={"server_default": "5"})
+    batch_id: str | None = Field(default=None, max_length=64, index=True)
+    batch_row: int | None = None
     created_at: datetime = _when(index=True)
     modified_at: datetime = _when()
     queued_at: datetime | None = _when(nullable=True)
     started_at: datetime | None = _when(nullable=True)
     finished_at: datetime | None = _when(nullable=True)
+
+
+class Batch(SQLModel, table=True):
+    """One run per row of an input, from a prompt template (POST /v1/batches)."""
+
+    __tablename__ = "batches"
+
+    batch_id: str = Field(primary_key=True, max_length=64)
+    organization_id: str = Field(foreign_key="organizations.organization_id", index=True)
+    prompt: str = Field(sa_type=Text)  # the template
+    total: int
+    priority: int = 2
+    created_at: datetime = _when()
 
 
 class Step(SQLModel, table=True):

@@ -24,6 +24,7 @@ from skyq.errors import DatabaseUnavailableError, RunNotFoundError
 from skyq.schemas import ENGINE_RUN_TYPES, TERMINAL_STATUSES, RunStatus, TaskRunRequest
 
 STARTABLE = (RunStatus.created, RunStatus.queued)
+DEFAULT_PRIORITY = 5
 
 
 class ClaimState(StrEnum):
@@ -134,6 +135,7 @@ class RunStore:
                 modified_at=now,
                 queued_at=now if status == RunStatus.queued else None,
                 enqueued_at=now if enqueued else None,
+                priority=DEFAULT_PRIORITY if request.priority is None else request.priority,
             )
             session.add(run)
             try:
@@ -291,9 +293,10 @@ class RunStore:
         return Claim(ClaimState.busy, retry_after=0.0)
 
     def dispatch(
-        self, organization_id: str, window: int, publish: Callable[[str], bool]
+        self, organization_id: str, window: int, publish: Callable[[str, int], bool]
     ) -> list[str]:
-        """Hand the organization's oldest waiting runs to ``publish`` while fewer than
+        """Hand the organization's waiting runs (highest priority, then oldest first)
+        to ``publish`` (run id, priority) while fewer than
         ``window`` of its runs are on the queue or running (0: no window); returns the
         ones it published.
 
@@ -318,14 +321,16 @@ class RunStore:
                 count = select(func.count()).select_from(in_flight.subquery())
                 free = max(0, window - int(session.exec(count).one()))
             waiting = (
-                of_org.where(col(Run.status).in_([s.value for s in STARTABLE]))
+                select(Run.run_id, Run.priority)
+                .where(Run.organization_id == organization_id)
+                .where(col(Run.status).in_([s.value for s in STARTABLE]))
                 .where(col(Run.enqueued_at).is_(None))
-                .order_by(col(Run.created_at))
+                .order_by(col(Run.priority).desc(), col(Run.created_at))
                 .limit(free)
             )
             sent = []
-            for run_id in session.exec(waiting).all() if free else []:
-                if not publish(run_id):
+            for run_id, priority in session.exec(waiting).all() if free else []:
+                if not publish(run_id, priority):
                     break
                 sent.append(run_id)
             if sent:
@@ -349,18 +354,19 @@ class RunStore:
         with self.session() as session:
             return list(session.exec(query).all())
 
-    def expired_leases(self, grace_seconds: float, limit: int = 100) -> list[str]:
-        """Runs marked running whose attempt stopped renewing its lease: their worker
-        is gone (a whole-worker kill leaves no one to hand the message back)."""
+    def expired_leases(self, grace_seconds: float, limit: int = 100) -> list[tuple[str, int]]:
+        """Runs (id, priority) marked running whose attempt stopped renewing its lease:
+        their worker is gone (a whole-worker kill leaves no one to hand the message
+        back)."""
         cutoff = utcnow() - timedelta(seconds=grace_seconds)
         query = (
-            select(Run.run_id)
+            select(Run.run_id, Run.priority)
             .where(Run.status == RunStatus.running.value)
             .where(col(Run.lease_expires_at) < cutoff)
             .limit(limit)
         )
         with self.session() as session:
-            return list(session.exec(query).all())
+            return [(run_id, priority) for run_id, priority in session.exec(query).all()]
 
     def renew_lease(self, run_id: str, owner: str, lease_seconds: float) -> bool:
         statement = (

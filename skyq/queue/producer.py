@@ -23,18 +23,30 @@ class RunQueue:
     def __init__(self, app: Celery) -> None:
         self.app = app
 
-    def enqueue(self, run_id: str) -> None:
-        """Send the run to the workers; the message's task id is the run id."""
-        self._send(RUN_TASK, RUNS_QUEUE, {"run_id": run_id}, task_id=run_id)
+    def enqueue(self, run_id: str, priority: int = 5) -> None:
+        """Send the run to the workers; the message's task id is the run id.
+        ``priority``: skyq's 0-9, higher sooner (kombu's Redis lists run lower first)."""
+        self._send(
+            RUN_TASK,
+            RUNS_QUEUE,
+            {"run_id": run_id},
+            task_id=run_id,
+            priority=broker_priority(priority),
+        )
 
     def enqueue_webhook(self, run_id: str) -> None:
         self._send(WEBHOOK_TASK, WEBHOOKS_QUEUE, {"run_id": run_id})
 
     def _send(
-        self, task: str, queue: str, kwargs: dict[str, str], task_id: str | None = None
+        self,
+        task: str,
+        queue: str,
+        kwargs: dict[str, str],
+        task_id: str | None = None,
+        priority: int | None = None,
     ) -> None:
         try:
-            self.app.send_task(task, kwargs=kwargs, task_id=task_id, queue=queue)
+            self.app.send_task(task, kwargs=kwargs, task_id=task_id, queue=queue, priority=priority)
         except (OperationalError, KombuError, OSError) as exc:
             raise QueueUnavailableError(f"the queue is unavailable: {exc}") from exc
 
@@ -44,3 +56,8 @@ def queue_depth(client: Any, queue: str) -> int:
     priority 0; the others are named with kombu's separator and the step)."""
     names = [queue, *(f"{queue}{PRIORITY_SEP}{step}" for step in PRIORITY_STEPS[1:])]
     return sum(int(client.llen(name)) for name in names)
+
+
+def broker_priority(priority: int) -> int:
+    """skyq's priority (0-9, higher sooner) as kombu's Redis transport reads it (0 first)."""
+    return 9 - max(0, min(9, priority))

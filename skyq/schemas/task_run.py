@@ -88,6 +88,9 @@ class TaskRunRequest(BaseModel):
     browser_address: str | None = None
     run_with: str | None = None
     user_agent: str | None = None
+    # skyq's own: 0-9, higher runs sooner (the broker and the organization's outbox
+    # honour it). Skyvern's clients do not send it and get the default.
+    priority: int | None = Field(None, ge=0, le=9)
 
     @field_validator("prompt")
     @classmethod

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from skyq.api.app import create_app
 from skyq.db.key_store import KeyStore
+from skyq.queue import queue_depth
 from tests.cluster import wait_until
 from tests.fake_llm import Script
 from tests.integration.test_agent_actions import complete
@@ -46,7 +47,8 @@ def test_post_writes_the_row_and_puts_one_message_on_the_queue(embedded, broker)
     assert run["status"] == "queued" and run["run_id"].startswith("tsk_")
     row = embedded.store.get_run(run["run_id"])
     assert row.max_steps == 7 and row.run_request["user_agent"] == "agent/2"
-    messages = broker.lrange("skyq.runs", 0, -1)
+    # Priority 5 (the default) is kombu's Redis list for priority 3.
+    messages = broker.lrange("skyq.runs\x06\x163", 0, -1)
     assert len(messages) == 1
     headers = json.loads(messages[0])["headers"]
     assert headers["task"] == "skyq.run_task" and headers["id"] == run["run_id"]
@@ -72,7 +74,7 @@ def test_a_run_accepted_while_the_broker_is_down_waits_in_the_outbox(embedded, b
         10,
         "the outbox to be published",
     )
-    assert broker.llen("skyq.runs") == 1
+    assert queue_depth(broker, "skyq.runs") == 1
     assert embedded.store.get_run(row.run_id).enqueued_at is not None
     assert reaper.reap(dispatcher, lease_seconds=30).published == []
 
@@ -117,7 +119,7 @@ def test_an_unknown_proxy_location_is_a_422(embedded, broker):
     detail = answer.json()["detail"][0]
     assert detail["loc"] == ["body", "proxy_location"]
     assert "unknown proxy location 'RESIDENTIAL_JP'" in detail["msg"]
-    assert broker.llen("skyq.runs") == 0 and embedded.store.list_runs(embedded.org) == []
+    assert queue_depth(broker, "skyq.runs") == 0 and embedded.store.list_runs(embedded.org) == []
 
 
 def test_an_idempotency_key_makes_a_retried_post_return_the_same_run(embedded, broker):
@@ -135,7 +137,7 @@ def test_an_idempotency_key_makes_a_retried_post_return_the_same_run(embedded, b
         )
     assert {a.json()["run_id"] for a in answers} == {first["run_id"]}
     assert len(embedded.store.list_runs(embedded.org)) == 1
-    assert broker.llen("skyq.runs") == 1, "enqueued once"
+    assert queue_depth(broker, "skyq.runs") == 1, "enqueued once"
     other = api.post("/v1/run/tasks", json={**body, "prompt": "Something else"}, headers=headers)
     assert other.status_code == 409
     assert "different request" in other.json()["detail"]
@@ -216,3 +218,17 @@ def test_a_revoked_key_gets_the_same_403(embedded, broker):
     assert (answer.status_code, answer.json()) == (403, {"detail": "Invalid credentials"})
     in_query = api.get(f"/v1/runs/tsk_x?x-api-key={key}&api_key={key}")
     assert (in_query.status_code, in_query.json()) == (403, {"detail": "Invalid credentials"})
+
+
+def test_priority_puts_a_run_ahead_on_the_broker(embedded, broker):
+    api, key = api_for(embedded)
+    headers = {"x-api-key": key}
+    for priority in (None, 9, 2):
+        body = {"prompt": "Do it", **({"priority": priority} if priority is not None else {})}
+        assert api.post("/v1/run/tasks", json=body, headers=headers).status_code == 200
+    # kombu's Redis transport reads its lists in this order: 9 first, 2 last.
+    assert broker.llen("skyq.runs") == 1  # priority 9
+    assert broker.llen("skyq.runs\x06\x163") == 1  # the default, 5
+    assert broker.llen("skyq.runs\x06\x166") == 1  # priority 2
+    bad = api.post("/v1/run/tasks", json={"prompt": "x", "priority": 10}, headers=headers)
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "priority"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 import skyq
+from skyq.queue import queue_depth
 from tests.cluster import Cluster, wait_until
 from tests.integration.test_distributed import db_row, shop_model
 from tests.redis_server import PrivateRedis
@@ -47,10 +48,10 @@ def test_queued_runs_survive_a_redis_crash_and_workers_reconnect(
             client.run_task("Price of Aurora Lamp", url=sites.url("products.html"))
             for _ in range(5)
         ]
-        assert deployment.redis.llen("skyq.runs") == 5
+        assert queue_depth(deployment.redis, "skyq.runs") == 5
         broker.kill()  # kill -9: no shutdown, no final save
         broker.start()
-        assert deployment.redis.llen("skyq.runs") == 5, "AOF kept every queued message"
+        assert queue_depth(deployment.redis, "skyq.runs") == 5, "AOF kept every queued message"
         deployment.start_worker(concurrency=2)
         for run in runs:
             assert client.wait_for_run(run.run_id, timeout=120).status == "completed"
@@ -65,7 +66,7 @@ def test_queued_runs_survive_a_redis_crash_and_workers_reconnect(
         for run in later:
             done = client.wait_for_run(run.run_id, timeout=120)
             assert done.status == "completed" and done.output["price"] == 75.25
-    wait_until(lambda: deployment.redis.llen("skyq.runs") == 0, 30, "an empty queue")
+    wait_until(lambda: queue_depth(deployment.redis, "skyq.runs") == 0, 30, "an empty queue")
 
 
 def test_a_run_in_flight_when_redis_dies_ends_once(deployment, broker, fake_llm_server, sites):

@@ -20,6 +20,7 @@ import psycopg
 import pytest
 
 import skyq
+from skyq.queue import queue_depth
 from tests.cluster import Cluster, wait_until
 from tests.fake_llm import Call
 from tests.receiver import Receiver
@@ -159,7 +160,7 @@ def test_cancel_a_queued_run(cluster, model, sites, client):
     assert client.cancel_run(queued.run_id).status == "canceled"  # twice is fine
     for blocker in blockers:
         assert client.wait_for_run(blocker.run_id, timeout=120).status == "completed"
-    wait_until(lambda: cluster.redis.llen("skyq.runs") == 0, 30, "the queue to drain")
+    wait_until(lambda: queue_depth(cluster.redis, "skyq.runs") == 0, 30, "the queue to drain")
     final = client.get_run(queued.run_id)
     assert final.status == "canceled" and final.started_at is None and final.step_count == 0
     with pytest.raises(skyq.ApiError) as finished:
@@ -631,7 +632,7 @@ def test_metrics_of_the_api_and_the_workers(cluster, model, sites, client):
     assert api['skyq_up{of="database"}'] == 1 and api['skyq_up{of="broker"}'] == 1
     assert api['skyq_runs{status="completed"}'] >= 1
     assert api['skyq_queue_depth{queue="skyq.runs"}'] >= 0
-    assert "skyq_runs_waiting_dispatch" in api
+    assert "skyq_runs_waiting_dispatch" in api and api["skyq_run_backlog"] >= 0
     port = cluster.env["SKYQ_WORKER_METRICS_PORT"]
     worker = _samples(httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text)
     assert worker['skyq_runs_finished_total{status="completed"}'] >= 1

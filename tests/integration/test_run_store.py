@@ -151,19 +151,33 @@ def test_dispatch_fills_the_window_once_however_many_dispatch_at_once(store):
     published: list[str] = []
 
     def dispatch(_: int) -> list[str]:
-        return store.dispatch(org, 4, lambda run_id: published.append(run_id) is None)
+        return store.dispatch(org, 4, lambda run_id, _: published.append(run_id) is None)
 
     with ThreadPoolExecutor(6) as pool:
         sent = [run_id for batch in pool.map(dispatch, range(6)) for run_id in batch]
     assert sorted(sent) == sorted(published) == sorted(runs[:4]), "the oldest four, once each"
     # Another organization has its own window.
     theirs = store.create_run(other, TaskRunRequest(prompt="theirs")).run_id
-    assert store.dispatch(other, 4, lambda _: True) == [theirs]
+    assert store.dispatch(other, 4, lambda *_: True) == [theirs]
     # A run that ends frees its place for the next oldest.
     store.transition(runs[0], (RunStatus.queued,), RunStatus.canceled)
-    assert store.dispatch(org, 4, lambda _: True) == [runs[4]]
+    assert store.dispatch(org, 4, lambda *_: True) == [runs[4]]
     # A broker that refuses ends the pass; nothing is marked as sent.
     store.transition(runs[1], (RunStatus.queued,), RunStatus.canceled)
-    assert store.dispatch(org, 4, lambda _: False) == []
+    assert store.dispatch(org, 4, lambda *_: False) == []
     assert store.waiting_organizations(grace_seconds=0) == [org]
-    assert store.dispatch(org, 0, lambda _: True) == runs[5:], "window 0: everything"
+    assert store.dispatch(org, 0, lambda *_: True) == runs[5:], "window 0: everything"
+
+
+def test_dispatch_sends_higher_priority_first_and_keeps_order_within_one(store):
+    org = store.ensure_organization("mixed")
+    batch = [store.create_run(org, TaskRunRequest(prompt=f"b{n}", priority=2)) for n in range(3)]
+    urgent = store.create_run(org, TaskRunRequest(prompt="now", priority=9))
+    plain = store.create_run(org, TaskRunRequest(prompt="plain"))
+    sent: list[tuple[str, int]] = []
+    store.dispatch(org, 0, lambda run_id, priority: sent.append((run_id, priority)) is None)
+    assert sent == [
+        (urgent.run_id, 9),
+        (plain.run_id, 5),
+        *((run.run_id, 2) for run in batch),
+    ]

@@ -101,13 +101,15 @@ def test_every_setting_is_wired_and_what_renders_is_valid_settings(monkeypatch):
     assert settings.api_host == "0.0.0.0"
 
 
-def test_keda_scales_workers_on_the_run_queue_instead_of_the_hpa():
+def test_keda_scales_workers_on_the_run_backlog_instead_of_the_hpa():
     docs = render({"worker": {"autoscaling": {"keda": {"enabled": True, "maxReplicas": 30}}}})
     scaled = one(docs, "ScaledObject", "prod-skyq-worker")
     assert scaled["spec"]["scaleTargetRef"]["name"] == "prod-skyq-worker"
     assert scaled["spec"]["maxReplicaCount"] == 30
     (trigger,) = scaled["spec"]["triggers"]
-    assert trigger["type"] == "redis" and trigger["metadata"]["listName"] == "skyq.runs"
+    assert trigger["type"] == "metrics-api"
+    assert trigger["metadata"]["url"] == "http://prod-skyq-api.skyq.svc:8000/metrics"
+    assert trigger["metadata"]["valueLocation"] == "skyq_run_backlog"
     assert not [d for d in docs if d["kind"] == "HorizontalPodAutoscaler"]
 
 

@@ -102,6 +102,12 @@ class Settings(BaseSettings):
         "wait their turn in Postgres so other organizations are not stuck behind a burst. "
         "About the fleet's total concurrency; 0: no window (one FIFO queue).",
     )
+    domain_max_concurrency: int = Field(
+        0, ge=0, description="Runs on one site at once, across all workers (0: no limit)."
+    )
+    domain_max_starts_per_minute: int = Field(
+        0, ge=0, description="Runs started on one site a minute, across all workers (0: no limit)."
+    )
     run_timeout_seconds: float = Field(1800.0, gt=0, description="Wall-clock limit of a run.")
     lease_seconds: float = Field(30.0, gt=0, description="A run's lease; renewed while alive.")
     broker_visibility_timeout_seconds: float | None = Field(

@@ -8,6 +8,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+import redis
 from celery.signals import worker_process_init, worker_process_shutdown
 
 from skyq import logs, metrics
@@ -18,6 +19,7 @@ from skyq.config import Settings
 from skyq.errors import SkyqError
 from skyq.links import Links
 from skyq.loop_thread import LoopThread
+from skyq.politeness import DomainGate
 from skyq.runner import RunServices, browser_options
 from skyq.storage import open_artifact_store
 from skyq.webhooks import WebhookSender
@@ -30,6 +32,17 @@ class WorkerState:
     loop: LoopThread
     services: RunServices
     webhooks: WebhookSender
+    gate: DomainGate | None  # None: no per-site limits
+
+    def admit(self, run_id: str) -> float:
+        """0 when the run may start now; else seconds until it asks again."""
+        if self.gate is None:
+            return 0.0
+        return self.gate.admit(run_id, self.services.store.get_run(run_id).url)
+
+    def release(self, run_id: str) -> None:
+        if self.gate is not None:
+            self.gate.release(run_id, self.services.store.get_run(run_id).url)
 
 
 _state: WorkerState | None = None
@@ -54,9 +67,23 @@ def start() -> WorkerState:
     services = RunServices(settings=settings, store=store, artifacts=artifacts, room=room)
     links = Links.from_settings(settings, artifacts)
     _state = WorkerState(
-        loop=loop, services=services, webhooks=WebhookSender(settings, store, links)
+        loop=loop,
+        services=services,
+        webhooks=WebhookSender(settings, store, links),
+        gate=_domain_gate(settings),
     )
     return _state
+
+
+def _domain_gate(settings: Settings) -> DomainGate | None:
+    if not (settings.domain_max_concurrency or settings.domain_max_starts_per_minute):
+        return None
+    return DomainGate(
+        redis.Redis.from_url(settings.broker_url, socket_timeout=2, socket_connect_timeout=2),
+        max_running=settings.domain_max_concurrency,
+        max_starts_per_minute=settings.domain_max_starts_per_minute,
+        hold_seconds=settings.run_timeout_seconds + 300,
+    )
 
 
 def release_memory_if_heavy() -> None:

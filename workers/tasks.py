@@ -15,6 +15,7 @@ from skyq.dispatch import Dispatcher
 from skyq.errors import InfrastructureError, RunBusyError
 from skyq.queue import REAP_TASK, RUN_TASK, WEBHOOK_TASK, RunQueue
 from skyq.runner import RunServices, execute_run, record_request
+from skyq.schemas import TaskRunResponse
 from skyq.webhooks import webhook_due
 from workers import process
 from workers.celery_app import app
@@ -74,6 +75,10 @@ def run_task(
         run_id = record_request(services, request, run_id or self.request.id, organization_id)
     if run_id is None:
         raise ValueError("skyq.run_task needs run_id or request")
+    wait = worker.admit(run_id)
+    if wait:
+        # Its site is at its limit (SKYQ_DOMAIN_MAX_*): the run stays queued.
+        raise self.retry(countdown=wait)
     future = worker.loop.submit(execute_run(run_id, services, on_step=_progress(self)))
     try:
         response = future.result()
@@ -87,14 +92,22 @@ def run_task(
         raise self.retry(countdown=services.settings.lease_seconds, exc=lost) from None
     except SoftTimeLimitExceeded:
         future.cancel()
+        worker.release(run_id)
         raise
+    _after_run(worker, response)
+    return response.model_dump(mode="json")
+
+
+def _after_run(worker: process.WorkerState, response: TaskRunResponse) -> None:
+    """The run's places are free (its site's, its organization's window): give them on;
+    send its webhook; give memory back if the browser has grown too big."""
+    services = worker.services
+    worker.release(response.run_id)
     queue = RunQueue(app)
     if webhook_due(services.store, response):
         queue.enqueue_webhook(response.run_id)
-    # The run's place in its organization's window is free: the next one may go.
-    _dispatcher(services, queue).dispatch(services.store.get_run(run_id).organization_id)
+    _dispatcher(services, queue).dispatch(services.store.get_run(response.run_id).organization_id)
     process.release_memory_if_heavy()
-    return response.model_dump(mode="json")
 
 
 @app.task(name=WEBHOOK_TASK, bind=True, max_retries=None, Request=BROKER_LOSS_REQUEST)

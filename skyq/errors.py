@@ -4,6 +4,7 @@
     ├── ConfigurationError        settings missing or contradictory (a usage error)
     ├── InvalidRequestError       a task request that cannot run (field named)
     ├── RunNotFoundError          no run with that id (for this organization)
+    │   └── BatchNotFoundError    no batch with that id
     ├── RunBusyError              another live attempt holds the run (retry later)
     ├── InfrastructureError       skyq's own services failed, not the task: an attempt
     │   │                         that meets one is given up, never ends the run
@@ -45,6 +46,10 @@ class InvalidRequestError(SkyqError):
 
 class RunNotFoundError(SkyqError):
     """No run with that id is visible."""
+
+
+class BatchNotFoundError(RunNotFoundError):
+    """No batch with that id is visible (answers 404 like a run)."""
 
 
 class RunBusyError(SkyqError):

@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from skyq import __version__
-from skyq.api import credentials, metrics, pages, runs
+from skyq.api import batches, credentials, metrics, pages, runs
 from skyq.api.error_handlers import install_error_handlers
 from skyq.api.limits import Limits
 from skyq.api.state import ApiState
@@ -45,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.skyq = state
     app.include_router(runs.router)
+    app.include_router(batches.router)
     app.include_router(credentials.router)
     app.include_router(pages.router)
     app.include_router(metrics.router)

@@ -45,9 +45,9 @@ class Limits:
                 headers={"Retry-After": "1"},
             )
 
-    def check_capacity(self, organization_id: str) -> None:
+    def check_capacity(self, organization_id: str, adding: int = 1) -> None:
         active = self.store.count_active(organization_id)
-        if active >= self.max_active:
+        if active + adding > self.max_active:
             raise HTTPException(
                 429,
                 detail=f"{active} runs are queued or running for this organization "

@@ -19,8 +19,17 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 
 from skyq import ids
-from skyq.db.models import Action, Artifact, Organization, Run, Step, WebhookDelivery, utcnow
-from skyq.errors import DatabaseUnavailableError, RunNotFoundError
+from skyq.db.models import (
+    Action,
+    Artifact,
+    Batch,
+    Organization,
+    Run,
+    Step,
+    WebhookDelivery,
+    utcnow,
+)
+from skyq.errors import BatchNotFoundError, DatabaseUnavailableError, RunNotFoundError
 from skyq.schemas import ENGINE_RUN_TYPES, TERMINAL_STATUSES, RunStatus, TaskRunRequest
 
 STARTABLE = (RunStatus.created, RunStatus.queued)
@@ -115,27 +124,16 @@ class RunStore:
             existing = session.get(Run, run_id)
             if existing is not None:
                 return existing, False
-            now = utcnow()
-            run = Run(
-                run_id=run_id,
-                organization_id=organization_id,
-                run_type=ENGINE_RUN_TYPES[request.engine].value,
-                engine=request.engine.value,
-                status=status.value,
-                title=request.title,
-                prompt=request.prompt,
-                url=request.url,
-                run_request=request.model_dump(mode="json"),
-                max_steps=request.max_steps or self.default_max_steps,
-                browser_session_id=request.browser_session_id,
+            run = self._new_run(
+                organization_id,
+                request,
+                run_id,
+                utcnow(),
+                status=status,
                 api_key_id=api_key_id,
                 idempotency_key=idempotency_key,
                 request_hash=request_hash,
-                created_at=now,
-                modified_at=now,
-                queued_at=now if status == RunStatus.queued else None,
-                enqueued_at=now if enqueued else None,
-                priority=DEFAULT_PRIORITY if request.priority is None else request.priority,
+                enqueued=enqueued,
             )
             session.add(run)
             try:
@@ -150,6 +148,70 @@ class RunStore:
                 raise
             return run, True
 
+    # batches ---------------------------------------------------------------------
+
+    def create_batch(
+        self,
+        organization_id: str,
+        template: str,
+        requests: list[TaskRunRequest],
+        *,
+        priority: int,
+        api_key_id: str | None = None,
+    ) -> Batch:
+        """The batch and a queued run per request (``batch_row`` = its index), in one
+        transaction: a batch is accepted whole or not at all."""
+        now = utcnow()
+        batch = Batch(
+            batch_id=ids.new_id("bat"),
+            organization_id=organization_id,
+            prompt=template,
+            total=len(requests),
+            priority=priority,
+            created_at=now,
+        )
+        with self.session() as session:
+            session.add(batch)
+            for row, request in enumerate(requests):
+                run_id = ids.task_run_id()
+                session.add(
+                    self._new_run(
+                        organization_id,
+                        request,
+                        run_id,
+                        now,
+                        api_key_id=api_key_id,
+                        batch_id=batch.batch_id,
+                        batch_row=row,
+                    )
+                )
+            session.commit()
+        return batch
+
+    def get_batch(self, batch_id: str, organization_id: str) -> Batch:
+        with self.session() as session:
+            batch = session.get(Batch, batch_id)
+        if batch is None or batch.organization_id != organization_id:
+            raise BatchNotFoundError(f"no batch {batch_id!r}")
+        return batch
+
+    def batch_counts(self, batch_id: str) -> dict[str, int]:
+        query = (
+            select(Run.status, func.count()).where(Run.batch_id == batch_id).group_by(Run.status)
+        )
+        with self.session() as session:
+            return {status: int(n) for status, n in session.exec(query).all()}
+
+    def batch_runs(
+        self, batch_id: str, *, offset: int, limit: int, status: str | None = None
+    ) -> list[Run]:
+        query = select(Run).where(Run.batch_id == batch_id)
+        if status is not None:
+            query = query.where(Run.status == status)
+        query = query.order_by(col(Run.batch_row)).offset(offset).limit(limit)
+        with self.session() as session:
+            return list(session.exec(query).all())
+
     def count_by_status(self) -> dict[str, int]:
         """Runs by status, and ``waiting``: accepted runs not yet on the queue."""
         with self.session() as session:
@@ -161,6 +223,37 @@ class RunStore:
                 .where(col(Run.enqueued_at).is_(None))
             ).one()
         return {**{status: int(n) for status, n in rows}, "waiting": int(waiting)}
+
+    def _new_run(
+        self,
+        organization_id: str,
+        request: TaskRunRequest,
+        run_id: str,
+        now: datetime,
+        *,
+        status: RunStatus = RunStatus.queued,
+        enqueued: bool = False,
+        **columns: Any,
+    ) -> Run:
+        return Run(
+            run_id=run_id,
+            organization_id=organization_id,
+            run_type=ENGINE_RUN_TYPES[request.engine].value,
+            engine=request.engine.value,
+            status=status.value,
+            title=request.title,
+            prompt=request.prompt,
+            url=request.url,
+            run_request=request.model_dump(mode="json"),
+            max_steps=request.max_steps or self.default_max_steps,
+            browser_session_id=request.browser_session_id,
+            created_at=now,
+            modified_at=now,
+            queued_at=now if status == RunStatus.queued else None,
+            enqueued_at=now if enqueued else None,
+            priority=DEFAULT_PRIORITY if request.priority is None else request.priority,
+            **columns,
+        )
 
     def count_active(self, organization_id: str) -> int:
         query = (

@@ -1,5 +1,6 @@
 """Wire models: what crosses the API, the SDK and the queue."""
 
+from skyq.schemas.batch import BatchRequest, BatchResponse, BatchRunEntry
 from skyq.schemas.enums import (
     ENGINE_RUN_TYPES,
     SCREENSHOT_TYPES,
@@ -25,6 +26,9 @@ __all__ = [
     "ActionRecord",
     "ArtifactResponse",
     "ArtifactType",
+    "BatchRequest",
+    "BatchResponse",
+    "BatchRunEntry",
     "FileInfo",
     "LLMUsage",
     "RunEngine",

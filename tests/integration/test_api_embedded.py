@@ -232,3 +232,40 @@ def test_priority_puts_a_run_ahead_on_the_broker(embedded, broker):
     assert broker.llen("skyq.runs\x06\x166") == 1  # priority 2
     bad = api.post("/v1/run/tasks", json={"prompt": "x", "priority": 10}, headers=headers)
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "priority"]
+
+
+def test_a_batch_makes_a_run_per_row_or_nothing(embedded, broker):
+    api, key = api_for(embedded)
+    headers = {"x-api-key": key}
+    body = {
+        "prompt": "Price of {name}",
+        "url": "https://shop.example/{sku}",
+        "rows": [{"name": "Lamp", "sku": "l-1"}, {"name": "Kettle", "sku": "k-2"}],
+        "max_steps": 4,
+    }
+    answer = api.post("/v1/batches", json=body, headers=headers)
+    assert answer.status_code == 200, answer.text
+    batch = answer.json()
+    assert batch["total"] == 2 and batch["status"] == "running"
+    assert batch["counts"] == {"queued": 2}
+    runs = api.get(f"/v1/batches/{batch['batch_id']}/runs", headers=headers).json()
+    assert [(r["row"], r["status"]) for r in runs] == [(0, "queued"), (1, "queued")]
+    first = embedded.store.get_run(runs[0]["run_id"])
+    assert first.prompt == "Price of Lamp" and first.url == "https://shop.example/l-1"
+    assert first.max_steps == 4 and first.priority == 2, "a batch yields to interactive runs"
+    assert broker.llen("skyq.runs\x06\x166") == 2, "on the broker's low-priority list"
+
+    # A row the template cannot fill, or a field no run accepts: 422 naming the row,
+    # and no run of the batch is made.
+    bad_row = {**body, "rows": [{"name": "Lamp", "sku": "l-1"}, {"name": "no sku"}]}
+    answer = api.post("/v1/batches", json=bad_row, headers=headers)
+    assert answer.status_code == 422
+    assert answer.json()["detail"][0]["loc"] == ["body", "rows", 1, "url"]
+    bad_field = {**body, "max_steps": 0}
+    answer = api.post("/v1/batches", json=bad_field, headers=headers)
+    assert answer.status_code == 422 and answer.json()["detail"][0]["loc"][-1] == "max_steps"
+    assert len(embedded.store.list_runs(embedded.org)) == 2
+
+    other_key = KeyStore(embedded.store.engine).create(embedded.store.ensure_organization("b"))
+    other = api.get(f"/v1/batches/{batch['batch_id']}", headers={"x-api-key": other_key})
+    assert other.status_code == 404

@@ -641,3 +641,25 @@ def test_metrics_of_the_api_and_the_workers(cluster, model, sites, client):
     assert worker['skyq_llm_tokens_total{kind="input"}'] >= 100  # the fake model's usage
     assert worker["skyq_browser_launches_total"] >= 2, "a browser per child"
     assert worker["skyq_browsers_open"] == 2
+
+
+def test_a_batch_over_the_api_runs_every_row(cluster, model, sites):
+    headers = {"x-api-key": cluster.key_b}
+    names = list(PRODUCTS)
+    body = {
+        "prompt": "Price of {name}",
+        "url": sites.url("products.html"),
+        "rows": [{"name": name} for name in names],
+    }
+    batch = httpx.post(f"{cluster.url}/v1/batches", json=body, headers=headers).json()
+    url = f"{cluster.url}/v1/batches/{batch['batch_id']}"
+
+    def finished() -> bool:
+        return httpx.get(url, headers=headers).json()["status"] == "completed"
+
+    wait_until(finished, 90, "the batch to finish")
+    assert httpx.get(url, headers=headers).json()["counts"] == {"completed": 4}
+    runs = httpx.get(f"{url}/runs", headers=headers).json()
+    assert [(r["row"], r["output"]["price"]) for r in runs] == [
+        (i, PRODUCTS[name]) for i, name in enumerate(names)
+    ]

@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from skyq.browser import BrowserOptions, BrowserRoom
+from skyq.browser.memory import tree_pss_bytes
 from skyq.config import Settings
 from skyq.runner import browser_options
 from tests.fake_llm import Script
@@ -111,6 +112,15 @@ def test_browser_is_reused_and_relaunched_after_a_crash(loop, fake_llm, sites, t
             os.kill(pid, signal.SIGKILL)
         assert loop.run(page_title()) == "Gadget Store"
         assert room.launches == 2
+        # The memory cap's remedy: the browser is retired, its processes end, and the
+        # next run has a fresh one. The measure counts the browser's processes.
+        with_browser = tree_pss_bytes(os.getpid())
+        old = _chromium_pids(marker)
+        loop.run(room.retire_browser())
+        assert not set(old) & set(_chromium_pids(marker))
+        assert tree_pss_bytes(os.getpid()) < with_browser, "the browser's memory is given back"
+        assert loop.run(page_title()) == "Gadget Store"
+        assert room.launches == 3
     finally:
         loop.run(room.close())
     assert _chromium_pids(marker) == []

@@ -186,6 +186,15 @@ class Cluster:
         return living
 
     @staticmethod
+    def state_and_name(pid: int) -> tuple[str, str]:
+        """A process's state letter (Z: a zombie) and its name; ("", "") once gone."""
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            return state, Path(f"/proc/{pid}/comm").read_text().strip()
+        except OSError:
+            return "", ""
+
+    @staticmethod
     def children(pid: int) -> list[int]:
         out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
         return [int(p) for p in out.split()]

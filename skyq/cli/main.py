@@ -266,6 +266,7 @@ def worker(
     Other options are passed to `celery worker` as they are."""
     from skyq.llm.litellm_client import preload
     from skyq.queue import RUNS_QUEUE, WEBHOOKS_QUEUE
+    from workers import orphans
     from workers.celery_app import app
 
     settings = load_settings()
@@ -279,6 +280,7 @@ def worker(
                 f"SKYQ_WORKER_METRICS_PORT: cannot listen on {settings.worker_metrics_port}: {exc}"
             )
     preload()
+    orphans.start()
     queues = f"{RUNS_QUEUE},{WEBHOOKS_QUEUE}"
     argv = ["worker", "-Q", queues, "-P", "prefork", "--loglevel", loglevel, "-E"]
     if concurrency:

@@ -184,6 +184,9 @@ def test_a_worker_child_killed_mid_run_does_not_lose_the_run(cluster, model, sit
         client.run_task(f"Price of {name}", url=sites.url("products.html")) for name in PRODUCTS
     ]
     wait_until(lambda: db_row(cluster, victim.run_id)["step_count"] >= 1, 60, "the first step")
+    worker = cluster.worker.pid
+    adopted = [p for p in cluster.children(worker) if "crashpad" in cluster.state_and_name(p)[1]]
+    assert adopted, "the worker adopts its browsers' crash handlers (a child subreaper)"
     owner = db_row(cluster, victim.run_id)["lease_owner"]
     pid = int(owner.split(":")[1])
     os.kill(pid, signal.SIGKILL)
@@ -194,6 +197,12 @@ def test_a_worker_child_killed_mid_run_does_not_lose_the_run(cluster, model, sit
     assert row["attempt"] == 2 and row["lease_owner"] != owner
     for run in bystanders:
         assert client.wait_for_run(run.run_id, timeout=90).status == "completed"
+
+    def browser_zombies() -> list[int]:
+        return [p for p in cluster.children(worker) if cluster.state_and_name(p)[0] == "Z"]
+
+    # The killed child's browser and its crash handlers ended; none stays a zombie.
+    wait_until(lambda: browser_zombies() == [], 30, "the worker to reap what its browser left")
 
 
 def test_another_organization_sees_nothing(cluster, model, sites, client):

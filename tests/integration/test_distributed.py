@@ -546,6 +546,23 @@ def test_a_signature_by_name_alone_and_a_bad_request(cluster, model, sites):
 
 def test_flower_shows_a_running_runs_progress(cluster, model, sites, client):
     flower = cluster.start_flower()
+    # Flower answers HTTP before its event consumer is connected: a first run tells
+    # when it has started to hear events.
+    first = client.run_task(
+        "Price of Aurora Lamp", url=sites.url("products.html"), wait_for_completion=True
+    )
+
+    def hears_events() -> bool:
+        answer = httpx.get(f"{flower}/api/task/info/{first.run_id}", timeout=10)
+        return answer.status_code == 200
+
+    if not hears_events():
+        client.run_task("Price of Aurora Lamp", url=sites.url("products.html"))
+        wait_until(
+            lambda: len(httpx.get(f"{flower}/api/tasks", timeout=10).json()) > 0,
+            30,
+            "flower to hear task events",
+        )
     run = client.run_task("Slow 5", url=sites.url("long.html"), max_steps=10)
     seen: dict = {}
 

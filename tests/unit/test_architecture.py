@@ -69,7 +69,7 @@ def test_storage_and_schemas_import_no_browser_or_queue():
 
 def test_ruff_is_clean():
     result = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", "skyq", "workers", "tests"],
+        [sys.executable, "-m", "ruff", "check", "skyq", "workers", "tests", "bench"],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -1,0 +1,87 @@
+"""Queue latency: from POST /v1/run/tasks answering to the run being running on an idle
+worker (p50, p99); and the enqueue cost: how many POSTs a second one API process
+sustains with nobody consuming."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import statistics
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import psycopg
+
+from bench.system import system
+
+SAMPLES = 50
+POSTS = 300
+
+
+@dataclass
+class Latency:
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    samples: int
+    posts_per_second: float
+
+
+def _done_at_once(call: Any) -> dict[str, Any]:
+    if call.kind == "verify":
+        return {"user_goal_achieved": True, "reasoning": "done"}
+    return {"actions": [{"action_type": "complete", "data": {"ok": True}}]}
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def run(samples: int = SAMPLES, posts: int = POSTS) -> Latency:
+    with system(_done_at_once, SKYQ_API_RATE_LIMIT_PER_SECOND="0") as deployment:
+        cluster = deployment.cluster
+        worker = cluster.start_worker(concurrency=1)
+        headers = {"x-api-key": deployment.key}
+        delays = []
+        with (
+            httpx.Client(base_url=cluster.url, headers=headers, timeout=30) as http,
+            psycopg.connect(cluster.env["SKYQ_DATABASE_URL"], autocommit=True) as db,
+        ):
+            for _ in range(samples):
+                answer = http.post("/v1/run/tasks", json={"prompt": "Done"})
+                answered = time.time()
+                run_id = answer.json()["run_id"]
+                # The worker is idle: wait for this run to end before the next sample.
+                http.get(f"/v1/runs/{run_id}", params={"wait_seconds": 30})
+                (started,) = db.execute(
+                    "SELECT started_at FROM runs WHERE run_id = %s", (run_id,)
+                ).fetchone()
+                delays.append(max(0.0, started.timestamp() - answered) * 1000)
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(timeout=60)
+        rate = asyncio.run(_post_rate(cluster.url, deployment.key, posts))
+    return Latency(
+        p50_ms=statistics.median(delays),
+        p99_ms=percentile(delays, 0.99),
+        max_ms=max(delays),
+        samples=samples,
+        posts_per_second=rate,
+    )
+
+
+async def _post_rate(api: str, key: str, posts: int) -> float:
+    async with httpx.AsyncClient(base_url=api, headers={"x-api-key": key}, timeout=60) as http:
+        slots = asyncio.Semaphore(16)
+
+        async def one(i: int) -> None:
+            async with slots:
+                answer = await http.post("/v1/run/tasks", json={"prompt": f"Load {i}"})
+                answer.raise_for_status()
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one(i) for i in range(posts)))
+        return posts / (time.perf_counter() - started)

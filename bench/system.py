@@ -1,0 +1,60 @@
+"""A whole skyq on this machine for the benchmarks: the test suite's deployment
+(tests/cluster.py: API, workers and beat as real processes on Redis, PostgreSQL and a
+moto S3 server) with the stand-in model (tests/fake_llm.py) at a chosen latency."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tests.cluster import Cluster
+from tests.fake_llm import FakeLLM
+from tests.s3_server import MotoServer
+
+for key, value in {
+    "AWS_ACCESS_KEY_ID": "bench",
+    "AWS_SECRET_ACCESS_KEY": "bench",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}.items():
+    os.environ.setdefault(key, value)
+
+BENCH_REDIS_DB = 5  # and 6: apart from the test suite's databases
+
+
+@dataclass
+class System:
+    cluster: Cluster
+    model: FakeLLM
+    key: str
+
+
+@contextmanager
+def system(
+    script: Callable[[Any], Any], *, model_latency: float = 0.0, **settings: str
+) -> Iterator[System]:
+    model = FakeLLM()
+    model.reset(script)
+    model.delay_seconds = model_latency
+    s3 = MotoServer()
+    home = Path(tempfile.mkdtemp(prefix="skyq-bench-"))
+    cluster = Cluster(
+        home,
+        model.url,
+        s3.url,
+        SKYQ_BROKER_URL=f"redis://127.0.0.1:6379/{BENCH_REDIS_DB}",
+        SKYQ_RESULT_BACKEND=f"redis://127.0.0.1:6379/{BENCH_REDIS_DB + 1}",
+        SKYQ_LOG_LEVEL="WARNING",
+        **settings,
+    )
+    try:
+        cluster.start_api()
+        yield System(cluster, model, cluster.create_key("bench"))
+    finally:
+        cluster.close()
+        s3.close()
+        model.close()

@@ -1,0 +1,27 @@
+"""Every benchmark once, at tiny sizes: they run, and the report they write says what
+they measured. (The real runs are `python -m bench`, not part of the suite.)"""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.__main__ import main
+
+
+@pytest.mark.timeout(300)
+def test_every_benchmark_runs_at_tiny_sizes(tmp_path, capsys):
+    out = tmp_path / "benchmarks.md"
+    assert main(["--quick", "--out", str(out)]) == 0
+    report = out.read_text()
+    assert "| 100 |" in report, "observe: the 100-element page"
+    for design in ("| skyq | 1 |", "| plain playwright | 1 |", "| launch per run | 1 |"):
+        assert design in report
+    assert "queue latency p50" in report
+    assert "runs/min" in capsys.readouterr().out
+
+
+def test_an_unknown_benchmark_is_named(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["observe", "nonsense"])
+    assert exit_.value.code == 2
+    assert "no benchmark nonsense" in capsys.readouterr().err

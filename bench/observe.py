@@ -5,6 +5,7 @@ for each (litellm's token counter), with the count of actionable elements it kep
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
 import tempfile
 import time
@@ -32,6 +33,8 @@ class ObserveResult:
 
 
 async def _measure(base: str, names: dict[int, str], repeat: int) -> list[ObserveResult]:
+    # litellm's bundled price table: no fetch from the internet at import.
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     from litellm import token_counter
 
     settings = Settings()

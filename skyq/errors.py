@@ -22,6 +22,8 @@ click is not an exception: it is data the model sees in the next step.
 
 from __future__ import annotations
 
+from pydantic import ValidationError
+
 
 class SkyqError(Exception):
     """Base of every error skyq raises on purpose."""
@@ -46,6 +48,13 @@ class InvalidRequestError(SkyqError):
 
 class RunNotFoundError(SkyqError):
     """No run with that id is visible."""
+
+
+def invalid_request(exc: ValidationError) -> InvalidRequestError:
+    """pydantic's first complaint as an InvalidRequestError naming its field."""
+    first = exc.errors()[0]
+    field = ".".join(str(part) for part in first["loc"]) or "request"
+    return InvalidRequestError(field, str(first["msg"]))
 
 
 class BatchNotFoundError(RunNotFoundError):

@@ -33,10 +33,10 @@ from skyq.engines import ensure_supported
 from skyq.errors import (
     DatabaseUnavailableError,
     InfrastructureError,
-    InvalidRequestError,
     RunBusyError,
     RunNotFoundError,
     SkyqError,
+    invalid_request,
 )
 from skyq.llm import LLM, ModelConfig, resolve_model
 from skyq.proxies import resolve_proxy
@@ -86,9 +86,7 @@ def record_request(
     try:
         request = registry.resolve(TaskRunRequest.model_validate(body))
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(part) for part in first["loc"]) or "request"
-        raise InvalidRequestError(field, first["msg"]) from None
+        raise invalid_request(exc) from None
     run_id = task_id if task_id.startswith("tsk_") else "tsk_" + task_id.replace("-", "")
     store = services.store
     org = organization_id or store.ensure_organization(services.settings.organization_name)

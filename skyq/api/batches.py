@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from skyq.api.auth import Caller, Organization, State
 from skyq.api.state import ApiState
 from skyq.batch.template import fill
-from skyq.errors import InvalidRequestError
+from skyq.errors import InvalidRequestError, invalid_request
 from skyq.schemas import (
     BatchRequest,
     BatchResponse,
@@ -39,9 +39,8 @@ def _row_requests(body: BatchRequest) -> list[TaskRunRequest]:
         except InvalidRequestError as exc:
             raise _row_error(index, exc.field, exc.message) from None
         except ValidationError as exc:
-            first = exc.errors()[0]
-            field = ".".join(str(part) for part in first["loc"])
-            raise _row_error(index, field, str(first["msg"])) from None
+            problem = invalid_request(exc)
+            raise _row_error(index, problem.field, problem.message) from None
     return requests
 
 

@@ -20,7 +20,7 @@ from skyq.browser import missing_chromium_message
 from skyq.config import Settings
 from skyq.db import RunStore
 from skyq.db.models import utcnow
-from skyq.errors import ConfigurationError, InvalidRequestError, SkyqError
+from skyq.errors import ConfigurationError, InvalidRequestError, SkyqError, invalid_request
 from skyq.llm import resolve_model
 from skyq.responses import task_run_response, timeline
 from skyq.schema_registry import SchemaRegistry
@@ -46,12 +46,9 @@ def load_settings() -> Settings:
 
 
 def _first_problem(exc: ValidationError, prefix: str = "") -> str:
-    error = exc.errors()[0]
-    field = ".".join(str(p) for p in error["loc"]) or "request"
-    if prefix:
-        field = prefix + field.upper()
-    message = str(error["msg"]).removeprefix("Value error, ")
-    return f"{field}: {message}"
+    problem = invalid_request(exc)
+    field = prefix + problem.field.upper() if prefix else problem.field
+    return f"{field}: {problem.message.removeprefix('Value error, ')}"
 
 
 _FLAGS = {"data_extraction_schema": "--schema", "max_steps": "--max-steps", "url": "--url"}

@@ -582,8 +582,16 @@ def test_flower_shows_a_running_runs_progress(cluster, model, sites, client):
     backend = httpx.get(f"{flower}/api/task/result/{run.run_id}", timeout=10).json()
     assert backend["state"] == "RUNNING"
     assert client.wait_for_run(run.run_id, timeout=90).status == "completed"
-    done = httpx.get(f"{flower}/api/task/result/{run.run_id}", timeout=10).json()
-    assert done["state"] == "SUCCESS" and done["result"]["status"] == "completed"
+    # The run row turns terminal before the task returns, so the backend's SUCCESS
+    # follows the API's "completed" by a moment.
+    done: dict = {}
+
+    def backend_says_success() -> bool:
+        done.update(httpx.get(f"{flower}/api/task/result/{run.run_id}", timeout=10).json())
+        return done["state"] == "SUCCESS"
+
+    wait_until(backend_says_success, 30, "the result backend to hold the task's result")
+    assert done["result"]["status"] == "completed" and done["result"]["run_id"] == run.run_id
 
 
 ROWS = 30

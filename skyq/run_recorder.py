@@ -1,4 +1,6 @@
-"""StoredRunRecorder: the agent's RunRecorder on the RunStore and the artifact store."""
+"""StoredRunRecorder: the agent's RunRecorder on the RunStore and the artifact store,
+written through the run's journal (skyq/run_journal.py) so the step loop never waits
+for a write."""
 
 from __future__ import annotations
 
@@ -12,10 +14,10 @@ from skyq.agent.actions import AgentAction
 from skyq.agent.page import ActionOutcome
 from skyq.agent.recorder import StepReport
 from skyq.db import RunStore
-from skyq.db.models import Action, Artifact, Run, Step
+from skyq.db.models import Action, Artifact, Run, Step, utcnow
 from skyq.llm.base import Usage
+from skyq.run_journal import RunJournal
 from skyq.schemas import ArtifactType
-from skyq.storage import ArtifactStore
 
 CONTENT_TYPES = {
     "jpg": "image/jpeg",
@@ -33,22 +35,25 @@ class StoredRunRecorder:
         self,
         run: Run,
         store: RunStore,
-        artifacts: ArtifactStore,
+        journal: RunJournal,
         on_step: Callable[[StepReport], None] | None = None,
     ) -> None:
         self.run = run
         self.store = store
-        self.artifacts = artifacts
+        self.journal = journal
         self.on_step = on_step
         self._steps: dict[str, Step] = {}
         self._step_started: dict[str, float] = {}
         self.last_step_id: str | None = None
 
     def cancel_requested(self) -> bool:
+        # Read at once, not queued: a cancel is promised to stop the run at its next
+        # step, and a primary-key read costs the loop a few milliseconds.
         return self.store.is_cancel_requested(self.run.run_id)
 
     def start_step(self, order: int, url: str | None) -> str:
-        step = self.store.add_step(self.run, order, url)
+        step = RunStore.new_step(self.run, order, url)
+        self.journal.write(self.store.add_step, step)
         self._steps[step.step_id] = step
         self._step_started[step.step_id] = time.monotonic()
         self.last_step_id = step.step_id
@@ -70,21 +75,23 @@ class StoredRunRecorder:
         )
         guessed = mimetypes.guess_type(filename)[0] if filename else None
         content_type = guessed or CONTENT_TYPES.get(ext, "application/octet-stream")
-        uri = self.artifacts.put(key, data, content_type)
-        self.store.add_artifact(
-            Artifact(
-                artifact_id=artifact_id,
-                organization_id=self.run.organization_id,
-                run_id=self.run.run_id,
-                step_id=step.step_id if step else None,
-                artifact_type=kind.value,
-                uri=uri,
-                checksum=hashlib.sha256(data).hexdigest(),
-                file_size=len(data),
-                filename=filename,
-                content_type=content_type,
-            )
+        row = Artifact(
+            artifact_id=artifact_id,
+            organization_id=self.run.organization_id,
+            run_id=self.run.run_id,
+            step_id=step.step_id if step else None,
+            artifact_type=kind.value,
+            uri="",  # the store's answer, once the bytes are in
+            checksum=hashlib.sha256(data).hexdigest(),
+            file_size=len(data),
+            filename=filename,
+            content_type=content_type,
         )
+        self.journal.upload(key, data, content_type, row)
+
+    def flush(self) -> None:
+        """Wait until everything recorded so far is written; raises the first failure."""
+        self.journal.flush()
 
     def record_action(
         self,
@@ -97,7 +104,8 @@ class StoredRunRecorder:
         payload = action.model_dump(
             mode="json", exclude={"action_type", "id", "reasoning"}, exclude_none=True
         )
-        self.store.add_action(
+        self.journal.write(
+            self.store.add_action,
             Action(
                 action_id=ids.action_id(),
                 run_id=self.run.run_id,
@@ -110,15 +118,17 @@ class StoredRunRecorder:
                 reasoning=action.reasoning,
                 status="completed" if outcome.ok else "failed",
                 error=outcome.error,
-            )
+            ),
         )
 
     def finish_step(self, step_id: str, status: str, usage: Usage) -> None:
         seconds = time.monotonic() - self._step_started.pop(step_id, time.monotonic())
         metrics.step_finished(seconds, usage.input_tokens, usage.output_tokens, usage.cost)
-        self.store.finish_step(
+        self.journal.write(
+            self.store.finish_step,
             self._steps[step_id],
             status,
+            finished_at=utcnow(),
             input_tokens=usage.input_tokens,
             output_tokens=usage.output_tokens,
             llm_cost=usage.cost,

@@ -13,6 +13,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,7 @@ from skyq.llm import LLM, ModelConfig, resolve_model
 from skyq.proxies import resolve_proxy
 from skyq.responses import task_run_response
 from skyq.run_files import RunFiles
+from skyq.run_journal import RunJournal, upload_pool
 from skyq.run_recorder import StoredRunRecorder
 from skyq.schema_registry import SchemaRegistry
 from skyq.schemas import ArtifactType, RunStatus, TaskRunRequest, TaskRunResponse
@@ -75,6 +77,7 @@ class RunServices:
     artifacts: ArtifactStore
     room: BrowserRoom
     llm_factory: Callable[[ModelConfig], LLM] = field(default=default_llm)
+    uploads: ThreadPoolExecutor = field(default_factory=upload_pool)
 
 
 def record_request(
@@ -124,13 +127,15 @@ async def execute_run(
     run = store.get_run(run_id)
     log.info("run started", extra={"run_id": run_id, "attempt": run.attempt, "owner": owner})
     started = time.monotonic()
-    recorder = StoredRunRecorder(run, store, services.artifacts, on_step)
+    journal = RunJournal(services.uploads, services.artifacts, store)
+    recorder = StoredRunRecorder(run, store, journal, on_step)
     drive = asyncio.ensure_future(_drive(run, services, recorder))
     heartbeat = asyncio.create_task(
         _keep_lease(store, run_id, owner, settings.lease_seconds, on_lost=drive.cancel)
     )
     try:
         result = await drive
+        await asyncio.to_thread(recorder.flush)
     except asyncio.CancelledError:
         if not (heartbeat.done() and not heartbeat.cancelled()):
             raise  # cancelled from outside (the task's time limit)
@@ -154,6 +159,8 @@ async def execute_run(
         )
     finally:
         heartbeat.cancel()
+        # What a failed attempt had queued still lands before the run's end is written.
+        await asyncio.to_thread(journal.close)
     written = await write_end(store, run_id, owner, result)
     metrics.run_finished(result.status.value, time.monotonic() - started)
     log.info(

@@ -546,8 +546,9 @@ class RunStore:
 
     # steps and actions ---------------------------------------------------------
 
-    def add_step(self, run: Run, order: int, url: str | None) -> Step:
-        step = Step(
+    @staticmethod
+    def new_step(run: Run, order: int, url: str | None) -> Step:
+        return Step(
             step_id=ids.step_id(),
             run_id=run.run_id,
             organization_id=run.organization_id,
@@ -555,21 +556,23 @@ class RunStore:
             order=order,
             url=url,
         )
+
+    def add_step(self, step: Step) -> None:
         with self.session() as session:
             session.add(step)
             session.exec(
                 update(Run)
-                .where(col(Run.run_id) == run.run_id)
-                .values(step_count=order, modified_at=utcnow())
+                .where(col(Run.run_id) == step.run_id)
+                .values(step_count=step.order, modified_at=utcnow())
             )
             session.commit()
-        return step
 
     def finish_step(
         self,
         step: Step,
         status: str,
         *,
+        finished_at: datetime | None = None,
         input_tokens: int = 0,
         output_tokens: int = 0,
         llm_cost: float = 0.0,
@@ -580,7 +583,7 @@ class RunStore:
                 .where(col(Step.step_id) == step.step_id)
                 .values(
                     status=status,
-                    finished_at=utcnow(),
+                    finished_at=finished_at or utcnow(),
                     input_tokens=input_tokens,
                     output_tokens=output_tokens,
                     llm_cost=llm_cost,
@@ -625,8 +628,11 @@ class RunStore:
     # artifacts -----------------------------------------------------------------
 
     def add_artifact(self, artifact: Artifact) -> None:
+        self.add_artifacts([artifact])
+
+    def add_artifacts(self, artifacts: list[Artifact]) -> None:
         with self.session() as session:
-            session.add(artifact)
+            session.add_all(artifacts)
             session.commit()
 
     def get_artifact(self, artifact_id: str) -> Artifact | None:

@@ -18,6 +18,7 @@ from playwright.async_api import Browser, BrowserContext, Playwright, async_play
 from playwright.async_api import Error as PlaywrightError
 
 from skyq import metrics
+from skyq.browser.idle_ui import close_browser_ui
 from skyq.browser.video import ensure_ffmpeg
 from skyq.config import CHROMIUM_FLAGS
 from skyq.egress.proxy import EgressProxy, RunRoute
@@ -77,6 +78,8 @@ class BrowserRoom:
         except PlaywrightError as exc:
             first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
             raise BrowserError(f"cannot launch Chromium: {first_line}") from exc
+        with contextlib.suppress(PlaywrightError):  # an optimisation, never a reason to fail
+            await close_browser_ui(self._browser)
         self.launches += 1
         metrics.browser_launched()
         return self._browser

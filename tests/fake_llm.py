@@ -59,7 +59,7 @@ class Call:
     def id_of(self, text: str) -> str:
         """The id of the element line that mentions ``text`` (as a model would find it)."""
         for line in self.text.splitlines():
-            found = re.match(r'\s*<\w+ id="(K\d+)"', line)
+            found = re.match(r"\s*<\w+ id=(K\d+)[\s>]", line)
             if found and text.lower() in line.lower():
                 return found.group(1)
         raise AssertionError(f"no element mentioning {text!r} in:\n{self.text}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,7 +21,7 @@ You are a browser agent. You get a task, the current page and the actions taken 
 you answer with the next actions to take.
 
 The page is listed line by line in document order. An element you can act on is one
-HTML-like line carrying its id, e.g. <button id="K3">Sign in</button>; any other line
+HTML-like line carrying its id, e.g. <button id=K3>Sign in</button>; any other line
 is text on the page. Only use ids from the current listing.
 
 Answer with ONE JSON object and nothing else:
@@ -92,17 +93,30 @@ class TaskBrief:
     verification_codes: bool = False
 
 
-def _attr(value: str) -> str:
-    return value.replace('"', "'").replace("\n", " ")
+# Elements with no content and no closing tag in HTML: their closing tag is noise.
+VOID_TAGS = frozenset({"input", "img", "br", "hr", "area", "embed", "source", "track", "wbr"})
+_BARE_VALUE = re.compile(r"[^\s\"'=<>`]+")
+
+
+def _value(value: str) -> str:
+    """Bare where HTML allows it, quoted otherwise: the quotes were a tenth of the
+    tokens of a link-heavy listing (bench/, issue 7)."""
+    value = value.replace("\n", " ")
+    if _BARE_VALUE.fullmatch(value):
+        return value
+    return '"' + value.replace('"', "'") + '"'
 
 
 def element_line(node: PageNode) -> str:
-    attrs = "".join(f' {k}="{_attr(v)}"' for k, v in node.attrs.items())
+    attrs = "".join(f" {k}={_value(v)}" for k, v in node.attrs.items())
     tag = node.tag or "element"
     inner = node.text
     if node.options:
         inner = "options: " + " | ".join(node.options)
-    return f'<{tag} id="{node.id}"{attrs}>{inner}</{tag}>'
+    head = f"<{tag} id={node.id}{attrs}>"
+    if tag in VOID_TAGS and not inner:
+        return head
+    return f"{head}{inner}</{tag}>"
 
 
 def page_listing(obs: Observation, max_chars: int) -> str:

@@ -55,7 +55,7 @@ def test_each_step_stores_screenshots_tree_and_llm_exchange(embedded, fake_llm, 
     assert request["messages"][0]["content"].startswith("skyq-request: step")
     assert "b64 chars>" in json.dumps(request)  # images stored apart, not inline
     tree = next(a for a in stored if a.artifact_type == "visible_elements_tree")
-    assert '<button id="K1">Add to cart</button>' in embedded.artifacts.get(tree.uri).decode()
+    assert "<button id=K1>Add to cart</button>" in embedded.artifacts.get(tree.uri).decode()
 
 
 def test_screenshot_urls_newest_first(embedded, fake_llm, sites):

@@ -105,9 +105,7 @@ def test_a_renderer_crash_fails_the_run_with_the_reason_and_the_next_run_works(
 def test_text_does_not_crowd_the_controls_out_of_the_element_cap(embedded, fake_llm, sites):
     """120 paragraphs stand before the page's one button: the element cap counts
     elements, so a cap of 5 still lists the button (text has its own budget)."""
-    embedded.services.settings = embedded.settings.model_copy(
-        update={"max_elements_in_prompt": 5}
-    )
+    embedded.services.settings = embedded.settings.model_copy(update={"max_elements_in_prompt": 5})
     fake_llm.script = Script([complete()])
     response = embedded.run(prompt="Look", url=sites.url("long.html"))
     assert response.status == "completed"

@@ -16,9 +16,9 @@ def test_element_lines_carry_ids_and_attributes():
     node = PageNode(
         kind="element", id="K3", tag="input", attrs={"type": "text", "label": 'Say "hi"'}
     )
-    assert prompts.element_line(node) == '<input id="K3" type="text" label="Say \'hi\'"></input>'
+    assert prompts.element_line(node) == "<input id=K3 type=text label=\"Say 'hi'\">"
     select = PageNode(kind="element", id="K4", tag="select", options=("S", "M"))
-    assert prompts.element_line(select) == '<select id="K4">options: S | M</select>'
+    assert prompts.element_line(select) == "<select id=K4>options: S | M</select>"
 
 
 def test_listing_is_capped():
@@ -40,7 +40,7 @@ def test_step_messages_have_the_kind_marker_task_schema_and_codes():
     text = messages[1]["content"][0]["text"]
     assert "TASK: Buy it" in text and '"type": "object"' in text
     assert "- SOLD_OUT: the item is sold out" in text
-    assert '<button id="K1">Buy</button>' in text
+    assert "<button id=K1>Buy</button>" in text
     assert 'step 1: click K1 "Buy" -> FAILED: covered' in text
     assert messages[1]["content"][1]["image_url"]["url"].startswith("data:image/jpeg;base64,")
 

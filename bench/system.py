@@ -35,8 +35,20 @@ class System:
 
 @contextmanager
 def system(
-    script: Callable[[Any], Any], *, model_latency: float = 0.0, **settings: str
+    script: Callable[[Any], Any],
+    *,
+    model_latency: float = 0.0,
+    shared: System | None = None,
+    **settings: str,
 ) -> Iterator[System]:
+    """A deployment whose model answers with ``script``: ``shared`` when given (one
+    deployment serves every benchmark of a run, which saves its start each time),
+    else a new one. The API's rate limit is off: the bench measures capacity."""
+    if shared is not None:
+        shared.model.reset(script)
+        shared.model.delay_seconds = model_latency
+        yield shared
+        return
     model = FakeLLM()
     model.reset(script)
     model.delay_seconds = model_latency
@@ -49,6 +61,7 @@ def system(
         SKYQ_BROKER_URL=f"redis://127.0.0.1:6379/{BENCH_REDIS_DB}",
         SKYQ_RESULT_BACKEND=f"redis://127.0.0.1:6379/{BENCH_REDIS_DB + 1}",
         SKYQ_LOG_LEVEL="WARNING",
+        SKYQ_API_RATE_LIMIT_PER_SECOND="0",
         **settings,
     )
     try:

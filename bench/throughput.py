@@ -3,8 +3,13 @@ minute at concurrency 1, 2 and 4, for three designs on the same page:
 
 - skyq: API, Redis, a worker with N children (a Chromium each, a context per run), the
   stand-in model answering at once, S3 (moto) and PostgreSQL: the whole system;
+- skyq without video: the same with SKYQ_RECORD_VIDEO=false, to show what the
+  recording costs (the baselines record nothing);
 - plain Playwright: the physical limit, one browser and a fresh context per run;
 - launch per run: the naive design, a new Chromium for every run.
+
+The baselines get skyq's fix for Chromium's idle browser-UI pages too
+(skyq/browser/idle_ui.py), so the limit is the best plain Playwright can do here.
 """
 
 from __future__ import annotations
@@ -14,16 +19,20 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from playwright.async_api import Browser, async_playwright
 
 from bench.pages import serve, write_pages
+from skyq.browser.idle_ui import close_browser_ui
 from skyq.config import CHROMIUM_FLAGS, Settings
 
 CONCURRENCY = (1, 2, 4)
 RUNS_PER_LEVEL = 12
 TASK = "Subscribe Ada Lovelace (ada@example.com) and read the member number"
+
+if TYPE_CHECKING:
+    from bench.system import System
 
 
 @dataclass
@@ -56,9 +65,11 @@ async def _baseline(url: str, concurrency: int, runs: int, launch_per_run: bool)
     async with async_playwright() as playwright:
 
         async def launch() -> Browser:
-            return await playwright.chromium.launch(
+            browser = await playwright.chromium.launch(
                 executable_path=executable, args=list(CHROMIUM_FLAGS)
             )
+            await close_browser_ui(browser)
+            return browser
 
         shared = None if launch_per_run else await launch()
         slots = asyncio.Semaphore(concurrency)
@@ -118,7 +129,9 @@ def run_baselines(
 
 
 def run_skyq(
-    concurrency: tuple[int, ...] = CONCURRENCY, runs: int = RUNS_PER_LEVEL
+    concurrency: tuple[int, ...] = CONCURRENCY,
+    runs: int = RUNS_PER_LEVEL,
+    shared: System | None = None,
 ) -> list[Throughput]:
     """The whole system at each concurrency: a worker with that many children."""
     import os
@@ -130,39 +143,47 @@ def run_skyq(
     results = []
     with tempfile.TemporaryDirectory() as folder:
         write_pages(Path(folder))
-        with serve(Path(folder)) as base, system(signup_model) as deployment:
+        with serve(Path(folder)) as base, system(signup_model, shared=shared) as deployment:
             url = f"{base}/signup.html"
             cluster = deployment.cluster
-            for level in concurrency:
-                worker = cluster.start_worker(concurrency=level, name=f"worker-{level}")
+            for design, video in (("skyq", "true"), ("skyq without video", "false")):
+                cluster.env["SKYQ_RECORD_VIDEO"] = video
+                for level in concurrency:
+                    worker = cluster.start_worker(concurrency=level, name=f"worker-{level}")
 
-                async def all_runs() -> float:
-                    async with skyq.AsyncClient(cluster.url, api_key=deployment.key) as client:
-                        started = time.perf_counter()
-                        done = await asyncio.gather(
-                            *(
-                                client.run_task(
-                                    TASK, url=url, wait_for_completion=True, timeout=600
+                    async def all_runs() -> float:
+                        async with skyq.AsyncClient(cluster.url, api_key=deployment.key) as client:
+                            started = time.perf_counter()
+                            done = await asyncio.gather(
+                                *(
+                                    client.run_task(
+                                        TASK, url=url, wait_for_completion=True, timeout=600
+                                    )
+                                    for _ in range(runs)
                                 )
-                                for _ in range(runs)
                             )
-                        )
-                        elapsed = time.perf_counter() - started
-                    assert all(run.status == "completed" for run in done), [
-                        run.failure_reason for run in done if run.status != "completed"
-                    ]
-                    return elapsed
+                            elapsed = time.perf_counter() - started
+                        assert all(run.status == "completed" for run in done), [
+                            run.failure_reason for run in done if run.status != "completed"
+                        ]
+                        return elapsed
 
-                # One run first: the children's browsers are up before the clock starts.
-                asyncio.run(_warm(cluster.url, deployment.key, url))
-                results.append(Throughput("skyq", level, runs, asyncio.run(all_runs())))
-                os.killpg(worker.pid, signal.SIGTERM)
-                worker.wait(timeout=120)
+                    # Each child's browser is up before the clock starts.
+                    asyncio.run(_warm(cluster.url, deployment.key, url, level))
+                    results.append(Throughput(design, level, runs, asyncio.run(all_runs())))
+                    os.killpg(worker.pid, signal.SIGTERM)
+                    worker.wait(timeout=120)
+            cluster.env.pop("SKYQ_RECORD_VIDEO")  # the deployment may serve other benchmarks
     return results
 
 
-async def _warm(api: str, key: str, url: str) -> None:
+async def _warm(api: str, key: str, url: str, runs: int) -> None:
     import skyq
 
     async with skyq.AsyncClient(api, api_key=key) as client:
-        await client.run_task(TASK, url=url, wait_for_completion=True, timeout=120)
+        await asyncio.gather(
+            *(
+                client.run_task(TASK, url=url, wait_for_completion=True, timeout=120)
+                for _ in range(runs)
+            )
+        )

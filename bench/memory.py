@@ -1,0 +1,118 @@
+"""Memory of a worker with its whole process tree (Python parent and children, the
+Playwright driver, every Chromium process), by PSS, so shared pages count once:
+
+- idle: a worker with one child, its browser up, no run;
+- over consecutive runs: the tree after each run (no growth beyond noise);
+- per further concurrent run: the peak while N runs go at once on a worker with N
+  children, against the peak with one, divided by N - 1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import statistics
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bench.pages import serve, write_pages
+from bench.throughput import TASK, signup_model
+from skyq.browser.memory import tree_pss_bytes
+
+RUNS = 100
+WIDE = 4
+MB = 2**20
+
+if TYPE_CHECKING:
+    from bench.system import System
+
+
+@dataclass
+class Memory:
+    idle_mb: float
+    after_runs_mb: list[float] = field(default_factory=list)
+    peak_one_mb: float = 0.0
+    peak_wide_mb: float = 0.0
+    wide: int = WIDE
+
+    @property
+    def per_further_run_mb(self) -> float:
+        return (self.peak_wide_mb - self.peak_one_mb) / (self.wide - 1)
+
+    @property
+    def growth_mb(self) -> float:
+        """Median of the last tenth of the runs against the first tenth."""
+        tenth = max(1, len(self.after_runs_mb) // 10)
+        return statistics.median(self.after_runs_mb[-tenth:]) - statistics.median(
+            self.after_runs_mb[:tenth]
+        )
+
+
+class _Peak:
+    """The largest tree PSS seen while it runs, sampled every 100 ms."""
+
+    def __init__(self, root: int) -> None:
+        self.root = root
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> _Peak:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.1):
+            self.peak = max(self.peak, tree_pss_bytes(self.root))
+
+
+def run(
+    runs: int = RUNS, wide: int = WIDE, rounds: int = 3, shared: System | None = None
+) -> Memory:
+    import skyq
+    from bench.system import system
+
+    with tempfile.TemporaryDirectory() as folder:
+        write_pages(Path(folder))
+        with serve(Path(folder)) as base, system(signup_model, shared=shared) as deployment:
+            url = f"{base}/signup.html"
+            cluster = deployment.cluster
+
+            async def batch(count: int) -> None:
+                async with skyq.AsyncClient(cluster.url, api_key=deployment.key) as client:
+                    done = await asyncio.gather(
+                        *(
+                            client.run_task(TASK, url=url, wait_for_completion=True, timeout=300)
+                            for _ in range(count)
+                        )
+                    )
+                assert all(r.status == "completed" for r in done), [r.failure_reason for r in done]
+
+            worker = cluster.start_worker(concurrency=1, name="memory-1")
+            asyncio.run(batch(1))
+            result = Memory(idle_mb=tree_pss_bytes(worker.pid) / MB, wide=wide)
+            with _Peak(worker.pid) as peak:
+                for _ in range(runs):
+                    asyncio.run(batch(1))
+                    result.after_runs_mb.append(tree_pss_bytes(worker.pid) / MB)
+            result.peak_one_mb = peak.peak / MB
+            os.killpg(worker.pid, signal.SIGTERM)
+            worker.wait(timeout=120)
+
+            worker = cluster.start_worker(concurrency=wide, name=f"memory-{wide}")
+            asyncio.run(batch(wide))
+            with _Peak(worker.pid) as peak:
+                for _ in range(rounds):
+                    asyncio.run(batch(wide))
+            result.peak_wide_mb = peak.peak / MB
+            os.killpg(worker.pid, signal.SIGTERM)
+            worker.wait(timeout=120)
+    return result

@@ -5,6 +5,8 @@ browser (it does not import Playwright)."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -14,6 +16,7 @@ from skyq import __version__
 from skyq.api import batches, credentials, metrics, pages, runs
 from skyq.api.error_handlers import install_error_handlers
 from skyq.api.limits import Limits
+from skyq.api.run_endings import RunEndings
 from skyq.api.state import ApiState
 from skyq.bootstrap import open_run_store
 from skyq.config import Settings
@@ -37,11 +40,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         links=Links.from_settings(settings, artifacts),
         schemas=SchemaRegistry.from_import_paths(settings.extraction_models),
         limits=Limits(settings, store),
+        endings=RunEndings(settings.resolved_database_url),
     )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        state.endings.start()
+        yield
+        await state.endings.stop()
+
     app = FastAPI(
         title="skyq",
         version=__version__,
         description="AI browser tasks at volume, on Skyvern's task-run API.",
+        lifespan=lifespan,
     )
     app.state.skyq = state
     app.include_router(runs.router)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import time
@@ -89,11 +90,17 @@ async def get_run(
 ) -> TaskRunResponse:
     """One run. With ``wait_seconds`` the answer waits until the run ends (or that
     long), so a waiting client learns of the end at once instead of polling."""
-    run = await run_in_threadpool(state.store.get_run, run_id, org)
     deadline = time.monotonic() + min(wait_seconds, state.settings.max_wait_seconds)
-    while not RunStatus(run.status).is_final and time.monotonic() < deadline:
-        await asyncio.sleep(state.settings.wait_poll_seconds)
+    with state.endings.waiting(run_id) as ended:
         run = await run_in_threadpool(state.store.get_run, run_id, org)
+        while not RunStatus(run.status).is_final and time.monotonic() < deadline:
+            # Woken by the run's end; the re-read on a timeout covers a notification
+            # lost while the listener reconnected (and SQLite, which has none).
+            poll = state.settings.wait_poll_seconds * (10 if state.endings.listening else 1)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(ended.wait(), min(poll, deadline - time.monotonic()))
+            ended.clear()
+            run = await run_in_threadpool(state.store.get_run, run_id, org)
     return await run_in_threadpool(state.response, run)
 
 

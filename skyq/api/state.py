@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from skyq.api.limits import Limits
+from skyq.api.run_endings import RunEndings
 from skyq.config import Settings
 from skyq.db import RunStore
 from skyq.db.key_store import KeyStore
@@ -28,6 +29,7 @@ class ApiState:
     links: Links
     schemas: SchemaRegistry
     limits: Limits
+    endings: RunEndings
 
     @property
     def dispatcher(self) -> Dispatcher:

@@ -181,3 +181,47 @@ def test_dispatch_sends_higher_priority_first_and_keeps_order_within_one(store):
         (plain.run_id, 5),
         *((run.run_id, 2) for run in batch),
     ]
+
+
+@pytest.mark.postgres
+def test_the_run_ended_listener_wakes_on_every_ending_and_nothing_else(tmp_path):
+    """RunEndings (the API's long polls) hears a run end, whichever path ends it, and
+    is not woken by a run that only starts."""
+    import asyncio
+
+    from skyq.api.run_endings import RunEndings
+
+    name = f"skyq_test_{secrets.token_hex(4)}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = f"postgresql://postgres@127.0.0.1:5432/{name}"
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+        store = RunStore(engine)
+        org = store.ensure_organization("acme")
+        runs = [store.create_run(org, TaskRunRequest(prompt=f"p{i}")).run_id for i in range(2)]
+
+        async def scenario() -> tuple[bool, bool]:
+            endings = RunEndings(url)
+            endings.start()
+            try:
+                while not endings.listening:
+                    await asyncio.sleep(0.01)
+                with endings.waiting(runs[0]) as first, endings.waiting(runs[1]) as second:
+                    # The second run only starts, then the first ends: PostgreSQL sends
+                    # notifications in commit order, so had the start notified, the
+                    # second event would be set before the first.
+                    move, queued = store.transition, (RunStatus.queued,)
+                    assert await asyncio.to_thread(move, runs[1], queued, RunStatus.running)
+                    assert await asyncio.to_thread(move, runs[0], queued, RunStatus.canceled)
+                    await asyncio.wait_for(first.wait(), 30)
+                    return first.is_set(), second.is_set()
+            finally:
+                await endings.stop()
+
+        assert asyncio.run(scenario()) == (True, False)
+    finally:
+        engine.dispose()
+        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')

@@ -36,7 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.names == ["setup-peers"]:
         from bench import peers
 
-        print(f"Skyvern's scraper runs with {peers.setup()}")
+        for python in peers.setup():
+            print(f"ready: {python}")
         return 0
     unknown = sorted(set(args.names) - set(NAMES))
     if unknown:

@@ -53,6 +53,11 @@ def run(samples: int = SAMPLES, posts: int = POSTS, shared: System | None = None
             httpx.Client(base_url=cluster.url, headers=headers, timeout=30) as http,
             psycopg.connect(cluster.env["SKYQ_DATABASE_URL"], autocommit=True) as db,
         ):
+            # One run first: the worker's child has its browser up before the samples.
+            http.get(
+                f"/v1/runs/{http.post('/v1/run/tasks', json={'prompt': 'Warm'}).json()['run_id']}",
+                params={"wait_seconds": 30},
+            )
             for _ in range(samples):
                 answer = http.post("/v1/run/tasks", json={"prompt": "Done"})
                 run_id = answer.json()["run_id"]

@@ -19,7 +19,7 @@ from bench import peers
 from bench.pages import SIZES, actionable, serve, write_pages
 from skyq.agent import prompts
 from skyq.browser import BrowserRoom, PageTimings, PlaywrightPage
-from skyq.config import Settings
+from skyq.config import CHROMIUM_FLAGS, Settings
 from skyq.runner import browser_options
 
 REPEAT = 5
@@ -59,6 +59,9 @@ class ObserveResult:
     skyvern_median_ms: float | None = None
     skyvern_tokens: int | None = None
     skyvern_actionable: int | None = None
+    browser_use_median_ms: float | None = None
+    browser_use_tokens: int | None = None
+    browser_use_interactive: int | None = None
 
 
 async def _measure(base: str, names: dict[int, str], repeat: int) -> list[ObserveResult]:
@@ -113,6 +116,14 @@ async def _measure(base: str, names: dict[int, str], repeat: int) -> list[Observ
                     )
                     result.skyvern_actionable = peers.interactable(found[0])
                 results.append(result)
+        browser_use = peers.browser_use_python()
+        if browser_use is not None:
+            urls = [f"{base}/{name}" for name in names.values()]
+            peer = peers.BrowserUse(browser_use, settings.chromium_path, CHROMIUM_FLAGS)
+            for result, seen in zip(results, peer.observe(urls, repeat), strict=True):
+                result.browser_use_median_ms = statistics.median(seen["ms"])
+                result.browser_use_tokens = token_counter(model="gpt-4o", text=seen["text"])
+                result.browser_use_interactive = seen["interactive"]
     finally:
         await room.close()
     return results

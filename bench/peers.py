@@ -7,7 +7,10 @@ Skyvern's own Python (``trim_element_tree``, ``json_to_html``), run in a separat
 environment because Skyvern's dependencies are not skyq's. ``python -m bench setup-peers``
 makes that environment under ``.bench/peers``; nothing is installed otherwise.
 
-browser-use is not measured: see docs/benchmarks.md for why.
+browser-use: its DOM service (``BrowserSession.get_browser_state_summary``, which
+builds the serialized tree and takes a screenshot) from its PyPI package in its own
+environment, attached over CDP to a Chromium of the same build and flags started
+for it; what it sends the model is that state's ``llm_representation()``.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -44,21 +48,65 @@ sys.stdout.write("".join(json_to_html(e) for e in trim_element_tree(tree)))
 """
 
 
-def skyvern_python(home: Path = PEERS_HOME) -> Path | None:
-    python = home / "skyvern" / "bin" / "python"
+BROWSER_USE_VERSION = "0.13.14"
+_BROWSER_USE_OBSERVE = """
+import asyncio, json, sys, time
+from browser_use.browser import BrowserSession
+
+async def main(cdp_url, urls, repeat):
+    session = BrowserSession(cdp_url=cdp_url)
+    await session.start()
+    found = []
+    for url in urls:
+        await session.navigate_to(url)
+        times = []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            state = await session.get_browser_state_summary(include_screenshot=True)
+            times.append((time.perf_counter() - started) * 1000)
+        found.append({
+            "ms": times,
+            "text": state.dom_state.llm_representation(),
+            "interactive": len(state.dom_state.selector_map),
+        })
+    await session.kill()
+    print(json.dumps(found))
+
+asyncio.run(main(sys.argv[1], json.loads(sys.argv[2]), int(sys.argv[3])))
+"""
+
+
+def _python(home: Path, name: str) -> Path | None:
+    python = home / name / "bin" / "python"
     return python if python.exists() else None
 
 
-def setup(home: Path = PEERS_HOME) -> Path:
-    """Make the environment Skyvern's scraper runs in; returns its python."""
-    venv = home / "skyvern"
+def skyvern_python(home: Path = PEERS_HOME) -> Path | None:
+    return _python(home, "skyvern")
+
+
+def browser_use_python(home: Path = PEERS_HOME) -> Path | None:
+    return _python(home, "browser-use")
+
+
+def _venv(home: Path, name: str, *packages: str) -> Path:
+    venv = home / name
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    pip = [str(venv / "bin" / "pip"), "install", "-q"]
-    subprocess.run([*pip, f"skyvern=={SKYVERN_VERSION}"], check=True)
-    subprocess.run([*pip, *SKYVERN_EXTRA], check=True)
-    python = venv / "bin" / "python"
-    subprocess.run([str(python), "-c", _TO_HTML.split("skyvern_context.set")[0]], check=True)
-    return python
+    subprocess.run([str(venv / "bin" / "pip"), "install", "-q", *packages], check=True)
+    return venv / "bin" / "python"
+
+
+def setup(home: Path = PEERS_HOME) -> list[Path]:
+    """Make the environments the peers run in; returns their pythons."""
+    skyvern = _venv(home, "skyvern", f"skyvern=={SKYVERN_VERSION}")
+    subprocess.run([str(skyvern.parent / "pip"), "install", "-q", *SKYVERN_EXTRA], check=True)
+    subprocess.run([str(skyvern), "-c", _TO_HTML.split("skyvern_context.set")[0]], check=True)
+    pythons = [skyvern]
+    try:
+        pythons.append(_venv(home, "browser-use", f"browser-use=={BROWSER_USE_VERSION}"))
+    except subprocess.CalledProcessError as exc:
+        print(f"browser-use does not install here ({exc}); it is left out", file=sys.stderr)
+    return pythons
 
 
 def _dom_utils(python: Path) -> str:
@@ -103,3 +151,57 @@ class Skyvern:
 
 def interactable(elements: list[dict[str, Any]]) -> int:
     return sum(1 for element in elements if element.get("interactable"))
+
+
+class BrowserUse:
+    def __init__(self, python: Path, chromium: Path, flags: tuple[str, ...]) -> None:
+        self.python = python
+        self.chromium = chromium
+        self.flags = flags
+
+    def observe(self, urls: list[str], repeat: int) -> list[dict[str, Any]]:
+        """Per URL: the observation times (ms), the text for the model, and how many
+        interactive elements browser-use indexed."""
+        with tempfile.TemporaryDirectory() as profile:
+            browser = subprocess.Popen(
+                [
+                    str(self.chromium),
+                    *self.flags,
+                    "--headless",
+                    "--remote-debugging-port=0",
+                    f"--user-data-dir={profile}",
+                    "about:blank",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            try:
+                cdp_url = _devtools_url(browser)
+                answer = subprocess.run(
+                    [str(self.python), "-c", _BROWSER_USE_OBSERVE, cdp_url, json.dumps(urls),
+                     str(repeat)],
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                    timeout=600,
+                    env={**os.environ, "BROWSER_USE_LOGGING_LEVEL": "error",
+                         "ANONYMIZED_TELEMETRY": "false"},
+                )  # fmt: skip
+            finally:
+                browser.terminate()
+                browser.wait(timeout=30)
+        found: list[dict[str, Any]] = json.loads(answer.stdout.strip().splitlines()[-1])
+        return found
+
+
+def _devtools_url(browser: subprocess.Popen[str]) -> str:
+    """http://127.0.0.1:PORT from the "DevTools listening on ws://..." line."""
+    assert browser.stderr is not None
+    for line in browser.stderr:
+        if "DevTools listening on ws://" in line:
+            host_port = line.split("ws://", 1)[1].split("/", 1)[0]
+            # Whatever Chromium logs later must not fill the pipe and stall it.
+            threading.Thread(target=browser.stderr.read, daemon=True).start()
+            return f"http://{host_port}"
+    raise RuntimeError("Chromium ended before it listened for DevTools")

@@ -31,24 +31,33 @@ def _ratio(mine: float, theirs: float | None) -> str:
 def _observe(results: list[Any]) -> str:
     rows = []
     for r in results:
-        peer = r.skyvern_median_ms is not None
-        rows.append(
-            [
-                f"{r.elements:,}",
-                f"{r.actionable:,}",
-                f"{r.median_ms:.0f} ({r.min_ms:.0f}-{r.max_ms:.0f})",
-                f"{r.tokens:,}",
-                f"{r.kept_actionable:,}",
-                f"{r.all_median_ms:.0f}",
-                f"{r.all_tokens:,}",
-                f"{r.all_kept:,}",
-                f"{r.skyvern_median_ms:.0f}" if peer else "not installed",
-                f"{r.skyvern_tokens:,}" if peer else "-",
-                f"{r.skyvern_actionable:,}" if peer else "-",
-                _ratio(r.all_median_ms, r.skyvern_median_ms),
-                _ratio(r.all_tokens, r.skyvern_tokens),
-            ]
-        )
+        peers = [
+            (r.skyvern_median_ms, r.skyvern_tokens, r.skyvern_actionable),
+            (r.browser_use_median_ms, r.browser_use_tokens, r.browser_use_interactive),
+        ]
+        row = [
+            f"{r.elements:,}",
+            f"{r.actionable:,}",
+            f"{r.median_ms:.0f} ({r.min_ms:.0f}-{r.max_ms:.0f})",
+            f"{r.tokens:,}",
+            f"{r.kept_actionable:,}",
+            f"{r.all_median_ms:.0f}",
+            f"{r.all_tokens:,}",
+            f"{r.all_kept:,}",
+        ]
+        for ms, tokens, found in peers:
+            row += (
+                [f"{ms:.0f}", f"{tokens:,}", f"{found:,}"]
+                if ms is not None
+                else ["not installed", "-", "-"]
+            )
+        times = [ms for ms, _, _ in peers if ms is not None]
+        sizes = [tokens for _, tokens, _ in peers if tokens is not None]
+        row += [
+            _ratio(r.all_median_ms, min(times) if times else None),
+            _ratio(r.all_tokens, min(sizes) if sizes else None),
+        ]
+        rows.append(row)
     table = _table(
         [
             "elements",
@@ -62,16 +71,19 @@ def _observe(results: list[Any]) -> str:
             "Skyvern ms",
             "tokens",
             "interactable",
-            "time ratio",
-            "token ratio",
+            "browser-use ms",
+            "tokens",
+            "indexed",
+            "time against the faster peer",
+            "tokens against the smaller peer",
         ],
-        ["---:"] * 13,
+        ["---:"] * 16,
         rows,
     )
     return (
         table + "\n\nskyq: the defaults (at most 1,500 elements and 40,000 characters of listing a "
-        "step). skyq, every element: both caps opened, so nothing is cut. The ratios are "
-        "skyq, every element, against Skyvern."
+        "step). skyq, every element: both caps opened, so nothing is cut; the last two "
+        "columns compare it with the faster and the smaller peer."
     )
 
 
@@ -261,6 +273,9 @@ def plot(results: dict[str, Any], folder: Path) -> list[Path]:
         if all(r.skyvern_median_ms is not None for r in rows):
             left.plot(sizes, [r.skyvern_median_ms for r in rows], "s-", label="Skyvern")
             right.plot(sizes, [r.skyvern_tokens for r in rows], "s-", label="Skyvern")
+        if all(r.browser_use_median_ms is not None for r in rows):
+            left.plot(sizes, [r.browser_use_median_ms for r in rows], "d-", label="browser-use")
+            right.plot(sizes, [r.browser_use_tokens for r in rows], "d-", label="browser-use")
         for axes, label in ((left, "observe time (ms, median)"), (right, "tokens per step")):
             axes.set_xscale("log")
             axes.set_yscale("log")

@@ -1,5 +1,6 @@
 """Where the agent writes what it did. The runner's implementation stores rows and
-artifacts as they are made, so a crash loses at most the current step."""
+artifacts through the run's journal, behind the step loop, so a crash loses at most
+the records still queued (about a step's worth)."""
 
 from __future__ import annotations
 

@@ -42,7 +42,7 @@ def test_input_text_select_option_checkbox_and_submit(embedded, fake_llm, sites)
                 },
                 {
                     "action_type": "input_text",
-                    "id": call.id_of('label=Email'),
+                    "id": call.id_of("label=Email"),
                     "text": "ada@example.com",
                 },
                 {"action_type": "select_option", "id": call.id_of("<select"), "option": "Medium"},

@@ -77,7 +77,7 @@ def test_webhooks_totp_urls_and_upload_fetches_are_held_to_the_same_policy(
             "actions": [
                 {
                     "action_type": "upload_file",
-                    "id": call.id_of('type=file'),
+                    "id": call.id_of("type=file"),
                     "file_url": f"{canary.url}/secret.csv",
                 },
             ]
@@ -87,7 +87,7 @@ def test_webhooks_totp_urls_and_upload_fetches_are_held_to_the_same_policy(
         return act(
             {
                 "action_type": "input_text",
-                "id": call.id_of('type=file'),
+                "id": call.id_of("type=file"),
                 "text": "{{verification_code}}",
             }
         )

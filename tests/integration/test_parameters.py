@@ -228,7 +228,7 @@ def download_report(embedded, fake_llm, sites) -> str:
 
 def upload_script(**source: str) -> Script:
     def upload(call):
-        return act({"action_type": "upload_file", "id": call.id_of('type=file'), **source})
+        return act({"action_type": "upload_file", "id": call.id_of("type=file"), **source})
 
     return Script([upload, complete()])
 

@@ -18,8 +18,8 @@ from tests.integration.test_agent_actions import complete
 def sign_in(call):
     return {
         "actions": [
-            {"action_type": "input_text", "id": call.id_of('label=Username'), "text": "ada"},
-            {"action_type": "input_text", "id": call.id_of('label=Password'), "text": "hunter22"},
+            {"action_type": "input_text", "id": call.id_of("label=Username"), "text": "ada"},
+            {"action_type": "input_text", "id": call.id_of("label=Password"), "text": "hunter22"},
             {"action_type": "click", "id": call.id_of(">Sign in<")},
         ]
     }

@@ -128,7 +128,7 @@ class Settings(BaseSettings):
         "browser is relaunched after the run; the child itself is replaced by Celery "
         "above it (0: no cap).",
     )
-    worker_max_tasks_per_child: int = Field(50, gt=0)
+    worker_max_tasks_per_child: int = Field(1000, gt=0)
     webhook_timeout_seconds: float = Field(15.0, gt=0)
     webhook_max_attempts: int = Field(6, gt=0, description="Deliveries tried before giving up.")
     webhook_backoff_seconds: float = Field(

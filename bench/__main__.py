@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
             from bench.throughput import signup_model
 
             # One deployment for every benchmark that needs one: each start costs ~15 s.
-            shared = stack.enter_context(system(signup_model))
+            shared = stack.enter_context(system(signup_model, keep_workers=args.quick))
         results.update(_system_benchmarks(names, args.quick, shared))
     machine = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),

@@ -10,8 +10,6 @@ Playwright driver, every Chromium process), by PSS, so shared pages count once:
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 import statistics
 import tempfile
 import threading
@@ -96,23 +94,19 @@ def run(
                     )
                 assert all(r.status == "completed" for r in done), [r.failure_reason for r in done]
 
-            worker = cluster.start_worker(concurrency=1, name="memory-1")
-            asyncio.run(batch(1))
-            result = Memory(idle_mb=tree_pss_bytes(worker.pid) / MB, wide=wide)
-            with _Peak(worker.pid) as peak:
-                for _ in range(runs):
-                    asyncio.run(batch(1))
-                    result.after_runs_mb.append(tree_pss_bytes(worker.pid) / MB)
-            result.peak_one_mb = peak.peak / MB
-            os.killpg(worker.pid, signal.SIGTERM)
-            worker.wait(timeout=120)
+            with deployment.worker(1, "memory-1") as worker:
+                asyncio.run(batch(1))
+                result = Memory(idle_mb=tree_pss_bytes(worker.pid) / MB, wide=wide)
+                with _Peak(worker.pid) as peak:
+                    for _ in range(runs):
+                        asyncio.run(batch(1))
+                        result.after_runs_mb.append(tree_pss_bytes(worker.pid) / MB)
+                result.peak_one_mb = peak.peak / MB
 
-            worker = cluster.start_worker(concurrency=wide, name=f"memory-{wide}")
-            asyncio.run(batch(wide))
-            with _Peak(worker.pid) as peak:
-                for _ in range(rounds):
-                    asyncio.run(batch(wide))
-            result.peak_wide_mb = peak.peak / MB
-            os.killpg(worker.pid, signal.SIGTERM)
-            worker.wait(timeout=120)
+            with deployment.worker(wide, f"memory-{wide}") as worker:
+                asyncio.run(batch(wide))
+                with _Peak(worker.pid) as peak:
+                    for _ in range(rounds):
+                        asyncio.run(batch(wide))
+                result.peak_wide_mb = peak.peak / MB
     return result

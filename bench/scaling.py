@@ -7,8 +7,7 @@ from these counts."""
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
+import contextlib
 import tempfile
 import time
 from dataclasses import dataclass
@@ -107,18 +106,13 @@ def run(
                 return elapsed
 
             for count in workers:
-                processes = [
-                    cluster.start_worker(concurrency=CHILDREN, name=f"scale-{count}-{i}")
-                    for i in range(count)
-                ]
-                asyncio.run(batch(count * CHILDREN))  # every child's browser up
-                before = _counts(cluster)
-                seconds = asyncio.run(batch(runs))
-                after = _counts(cluster)
+                with contextlib.ExitStack() as running:
+                    for i in range(count):
+                        running.enter_context(deployment.worker(CHILDREN, f"scale-{count}-{i}"))
+                    asyncio.run(batch(count * CHILDREN))  # every child's browser up
+                    before = _counts(cluster)
+                    seconds = asyncio.run(batch(runs))
+                    after = _counts(cluster)
                 per_run = {key: (after[key] - before[key]) / runs for key in after}
                 results.append(Scale(count, CHILDREN, runs, seconds, per_run))
-                for process in processes:
-                    os.killpg(process.pid, signal.SIGTERM)
-                for process in processes:
-                    process.wait(timeout=120)
     return results

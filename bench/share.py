@@ -54,23 +54,23 @@ def run(
             system(signup_model, model_latency=model_seconds, shared=shared) as deployment,
         ):
             cluster, model = deployment.cluster, deployment.model
-            cluster.start_worker(concurrency=1, name="share")
-            result = Share(runs, model_seconds, [], [])
+            with deployment.worker(1, "share"):
+                result = Share(runs, model_seconds, [], [])
 
-            async def one() -> None:
-                async with skyq.AsyncClient(cluster.url, api_key=deployment.key) as client:
-                    before = len(model.calls)
-                    started = time.perf_counter()
-                    done = await client.run_task(
-                        TASK, url=f"{base}/signup.html", wait_for_completion=True, timeout=300
-                    )
-                    result.wall_seconds.append(time.perf_counter() - started)
-                    result.model_calls.append(len(model.calls) - before)
-                    assert done.status == "completed", done.failure_reason
+                async def one() -> None:
+                    async with skyq.AsyncClient(cluster.url, api_key=deployment.key) as client:
+                        before = len(model.calls)
+                        started = time.perf_counter()
+                        done = await client.run_task(
+                            TASK, url=f"{base}/signup.html", wait_for_completion=True, timeout=300
+                        )
+                        result.wall_seconds.append(time.perf_counter() - started)
+                        result.model_calls.append(len(model.calls) - before)
+                        assert done.status == "completed", done.failure_reason
 
-            asyncio.run(one())  # the child's browser up before the clock starts
-            result.wall_seconds.clear()
-            result.model_calls.clear()
-            for _ in range(runs):
-                asyncio.run(one())
+                asyncio.run(one())  # the child's browser up before the clock starts
+                result.wall_seconds.clear()
+                result.model_calls.clear()
+                for _ in range(runs):
+                    asyncio.run(one())
     return result

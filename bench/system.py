@@ -5,10 +5,12 @@ moto S3 server) with the stand-in model (tests/fake_llm.py) at a chosen latency.
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +33,34 @@ class System:
     cluster: Cluster
     model: FakeLLM
     key: str
+    # Smoke runs (--quick) keep each worker for the next benchmark that asks for the
+    # same one: a start costs ~7 s and the numbers of a smoke run mean nothing.
+    keep_workers: bool = False
+    _workers: dict[tuple[Any, ...], subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @contextmanager
+    def worker(self, concurrency: int, name: str, **env: str) -> Iterator[subprocess.Popen[bytes]]:
+        """A `skyq worker` with ``concurrency`` children (and ``env`` over the
+        deployment's settings), stopped afterwards unless workers are kept."""
+        key = (concurrency, *sorted(env.items()))
+        if key in self._workers:
+            yield self._workers[key]
+            return
+        saved = dict(self.cluster.env)
+        self.cluster.env.update(env)
+        try:
+            process = self.cluster.start_worker(concurrency=concurrency, name=name)
+        finally:
+            self.cluster.env = saved
+        if self.keep_workers:
+            self._workers[key] = process
+            yield process
+            return
+        try:
+            yield process
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=120)
 
 
 @contextmanager
@@ -39,6 +69,7 @@ def system(
     *,
     model_latency: float = 0.0,
     shared: System | None = None,
+    keep_workers: bool = False,
     **settings: str,
 ) -> Iterator[System]:
     """A deployment whose model answers with ``script``: ``shared`` when given (one
@@ -66,7 +97,7 @@ def system(
     )
     try:
         cluster.start_api()
-        yield System(cluster, model, cluster.create_key("bench"))
+        yield System(cluster, model, cluster.create_key("bench"), keep_workers)
     finally:
         cluster.close()
         s3.close()

@@ -134,8 +134,6 @@ def run_skyq(
     shared: System | None = None,
 ) -> list[Throughput]:
     """The whole system at each concurrency: a worker with that many children."""
-    import os
-    import signal
 
     import skyq
     from bench.system import system
@@ -147,33 +145,32 @@ def run_skyq(
             url = f"{base}/signup.html"
             cluster = deployment.cluster
             for design, video in (("skyq", "true"), ("skyq without video", "false")):
-                cluster.env["SKYQ_RECORD_VIDEO"] = video
                 for level in concurrency:
-                    worker = cluster.start_worker(concurrency=level, name=f"worker-{level}")
+                    name = f"worker-{level}-{video}"
+                    with deployment.worker(level, name, SKYQ_RECORD_VIDEO=video):
 
-                    async def all_runs() -> float:
-                        async with skyq.AsyncClient(cluster.url, api_key=deployment.key) as client:
-                            started = time.perf_counter()
-                            done = await asyncio.gather(
-                                *(
-                                    client.run_task(
-                                        TASK, url=url, wait_for_completion=True, timeout=600
+                        async def all_runs() -> float:
+                            async with skyq.AsyncClient(
+                                cluster.url, api_key=deployment.key
+                            ) as client:
+                                started = time.perf_counter()
+                                done = await asyncio.gather(
+                                    *(
+                                        client.run_task(
+                                            TASK, url=url, wait_for_completion=True, timeout=600
+                                        )
+                                        for _ in range(runs)
                                     )
-                                    for _ in range(runs)
                                 )
-                            )
-                            elapsed = time.perf_counter() - started
-                        assert all(run.status == "completed" for run in done), [
-                            run.failure_reason for run in done if run.status != "completed"
-                        ]
-                        return elapsed
+                                elapsed = time.perf_counter() - started
+                            assert all(run.status == "completed" for run in done), [
+                                run.failure_reason for run in done if run.status != "completed"
+                            ]
+                            return elapsed
 
-                    # Each child's browser is up before the clock starts.
-                    asyncio.run(_warm(cluster.url, deployment.key, url, level))
-                    results.append(Throughput(design, level, runs, asyncio.run(all_runs())))
-                    os.killpg(worker.pid, signal.SIGTERM)
-                    worker.wait(timeout=120)
-            cluster.env.pop("SKYQ_RECORD_VIDEO")  # the deployment may serve other benchmarks
+                        # Each child's browser is up before the clock starts.
+                        asyncio.run(_warm(cluster.url, deployment.key, url, level))
+                        results.append(Throughput(design, level, runs, asyncio.run(all_runs())))
     return results
 
 

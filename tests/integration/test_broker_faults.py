@@ -120,9 +120,16 @@ def test_the_brokers_redelivery_of_a_long_run_runs_nothing_twice(
         assert final.status == "completed" and final.output == {"steps": 8}
         assert db_row(cluster, run.run_id)["attempt"] == 1
         assert len(client.get_run_timeline(run.run_id)) == final.step_count
+    # The run row turns terminal (and the long poll answers) a moment before the task
+    # returns and logs its success.
+    succeeded = f"skyq.run_task[{run.run_id}] succeeded"
+    wait_until(
+        lambda: succeeded in (cluster.home / "worker.log").read_text(),
+        30,
+        "the worker to log the task's success",
+    )
     log = (cluster.home / "worker.log").read_text()
     # The message came back while the run went on; those deliveries found it held.
     assert log.count(f"skyq.run_task[{run.run_id}] received") >= 2
     assert f"run {run.run_id} is held by another live attempt" in log
-    assert f"skyq.run_task[{run.run_id}] succeeded" in log
     assert "'output'" not in log, "a run's output is the caller's, not the log's"

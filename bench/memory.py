@@ -9,7 +9,6 @@ Playwright driver, every Chromium process), by PSS, so shared pages count once:
 
 from __future__ import annotations
 
-import asyncio
 import statistics
 import tempfile
 import threading
@@ -18,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bench.pages import serve, write_pages
-from bench.throughput import TASK, signup_model
+from bench.throughput import signup_model, signup_runs
 from skyq.browser.memory import tree_pss_bytes
 
 RUNS = 100
@@ -75,7 +74,6 @@ class _Peak:
 def run(
     runs: int = RUNS, wide: int = WIDE, rounds: int = 3, shared: System | None = None
 ) -> Memory:
-    import skyq
     from bench.system import system
 
     with tempfile.TemporaryDirectory() as folder:
@@ -84,29 +82,22 @@ def run(
             url = f"{base}/signup.html"
             cluster = deployment.cluster
 
-            async def batch(count: int) -> None:
-                async with skyq.AsyncClient(cluster.url, api_key=deployment.key) as client:
-                    done = await asyncio.gather(
-                        *(
-                            client.run_task(TASK, url=url, wait_for_completion=True, timeout=300)
-                            for _ in range(count)
-                        )
-                    )
-                assert all(r.status == "completed" for r in done), [r.failure_reason for r in done]
+            def batch(count: int) -> None:
+                signup_runs(cluster.url, deployment.key, url, count)
 
             with deployment.worker(1, "memory-1") as worker:
-                asyncio.run(batch(1))
+                batch(1)
                 result = Memory(idle_mb=tree_pss_bytes(worker.pid) / MB, wide=wide)
                 with _Peak(worker.pid) as peak:
                     for _ in range(runs):
-                        asyncio.run(batch(1))
+                        batch(1)
                         result.after_runs_mb.append(tree_pss_bytes(worker.pid) / MB)
                 result.peak_one_mb = peak.peak / MB
 
             with deployment.worker(wide, f"memory-{wide}") as worker:
-                asyncio.run(batch(wide))
+                batch(wide)
                 with _Peak(worker.pid) as peak:
                     for _ in range(rounds):
-                        asyncio.run(batch(wide))
+                        batch(wide)
                 result.peak_wide_mb = peak.peak / MB
     return result

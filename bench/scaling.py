@@ -6,7 +6,6 @@ from these counts."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import tempfile
 import time
@@ -19,7 +18,7 @@ import psycopg
 import redis
 
 from bench.pages import serve, write_pages
-from bench.throughput import TASK, signup_model
+from bench.throughput import signup_model, signup_runs
 
 WORKERS = (1, 2)
 CHILDREN = 2
@@ -82,7 +81,6 @@ def _counts(cluster: Any) -> dict[str, float]:
 def run(
     workers: tuple[int, ...] = WORKERS, runs: int = RUNS, shared: System | None = None
 ) -> list[Scale]:
-    import skyq
     from bench.system import system
 
     results = []
@@ -92,26 +90,16 @@ def run(
             url = f"{base}/signup.html"
             cluster = deployment.cluster
 
-            async def batch(count: int) -> float:
-                async with skyq.AsyncClient(cluster.url, api_key=deployment.key) as client:
-                    started = time.perf_counter()
-                    done = await asyncio.gather(
-                        *(
-                            client.run_task(TASK, url=url, wait_for_completion=True, timeout=600)
-                            for _ in range(count)
-                        )
-                    )
-                    elapsed = time.perf_counter() - started
-                assert all(r.status == "completed" for r in done), [r.failure_reason for r in done]
-                return elapsed
+            def batch(count: int) -> float:
+                return signup_runs(cluster.url, deployment.key, url, count)
 
             for count in workers:
                 with contextlib.ExitStack() as running:
                     for i in range(count):
                         running.enter_context(deployment.worker(CHILDREN, f"scale-{count}-{i}"))
-                    asyncio.run(batch(count * CHILDREN))  # every child's browser up
+                    batch(count * CHILDREN)  # every child's browser up
                     before = _counts(cluster)
-                    seconds = asyncio.run(batch(runs))
+                    seconds = batch(runs)
                     after = _counts(cluster)
                 per_run = {key: (after[key] - before[key]) / runs for key in after}
                 results.append(Scale(count, CHILDREN, runs, seconds, per_run))

@@ -135,7 +135,6 @@ def run_skyq(
 ) -> list[Throughput]:
     """The whole system at each concurrency: a worker with that many children."""
 
-    import skyq
     from bench.system import system
 
     results = []
@@ -148,39 +147,29 @@ def run_skyq(
                 for level in concurrency:
                     name = f"worker-{level}-{video}"
                     with deployment.worker(level, name, SKYQ_RECORD_VIDEO=video):
-
-                        async def all_runs() -> float:
-                            async with skyq.AsyncClient(
-                                cluster.url, api_key=deployment.key
-                            ) as client:
-                                started = time.perf_counter()
-                                done = await asyncio.gather(
-                                    *(
-                                        client.run_task(
-                                            TASK, url=url, wait_for_completion=True, timeout=600
-                                        )
-                                        for _ in range(runs)
-                                    )
-                                )
-                                elapsed = time.perf_counter() - started
-                            assert all(run.status == "completed" for run in done), [
-                                run.failure_reason for run in done if run.status != "completed"
-                            ]
-                            return elapsed
-
                         # Each child's browser is up before the clock starts.
-                        asyncio.run(_warm(cluster.url, deployment.key, url, level))
-                        results.append(Throughput(design, level, runs, asyncio.run(all_runs())))
+                        signup_runs(cluster.url, deployment.key, url, level)
+                        seconds = signup_runs(cluster.url, deployment.key, url, runs)
+                        results.append(Throughput(design, level, runs, seconds))
     return results
 
 
-async def _warm(api: str, key: str, url: str, runs: int) -> None:
+def signup_runs(api: str, key: str, url: str, count: int) -> float:
+    """``count`` signup runs at once through the API; the seconds until all ended,
+    each completed."""
     import skyq
 
-    async with skyq.AsyncClient(api, api_key=key) as client:
-        await asyncio.gather(
-            *(
-                client.run_task(TASK, url=url, wait_for_completion=True, timeout=120)
-                for _ in range(runs)
+    async def together() -> float:
+        async with skyq.AsyncClient(api, api_key=key) as client:
+            started = time.perf_counter()
+            done = await asyncio.gather(
+                *(
+                    client.run_task(TASK, url=url, wait_for_completion=True, timeout=600)
+                    for _ in range(count)
+                )
             )
-        )
+            elapsed = time.perf_counter() - started
+        assert all(r.status == "completed" for r in done), [r.failure_reason for r in done]
+        return elapsed
+
+    return asyncio.run(together())

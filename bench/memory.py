@@ -1,10 +1,13 @@
 """Memory of a worker with its whole process tree (Python parent and children, the
 Playwright driver, every Chromium process), by PSS, so shared pages count once:
 
-- idle: a worker with one child, its browser up, no run;
+- idle: a worker that can take one run, its browser up, no run;
 - over consecutive runs: the tree after each run (no growth beyond noise);
-- per further concurrent run: the peak while N runs go at once on a worker with N
-  children, against the peak with one, divided by N - 1.
+- per further concurrent run: the peak while N runs go at once on a worker of
+  concurrency N, against the peak with one, divided by N - 1.
+
+Both pools: prefork (N children, a Chromium each) and threads (N runs as contexts of
+the worker's one Chromium).
 """
 
 from __future__ import annotations
@@ -28,8 +31,12 @@ if TYPE_CHECKING:
     from bench.system import System
 
 
+POOLS = ("prefork", "threads")
+
+
 @dataclass
 class Memory:
+    pool: str
     idle_mb: float
     after_runs_mb: list[float] = field(default_factory=list)
     peak_one_mb: float = 0.0
@@ -73,9 +80,10 @@ class _Peak:
 
 def run(
     runs: int = RUNS, wide: int = WIDE, rounds: int = 3, shared: System | None = None
-) -> Memory:
+) -> list[Memory]:
     from bench.system import system
 
+    results = []
     with tempfile.TemporaryDirectory() as folder:
         write_pages(Path(folder))
         with serve(Path(folder)) as base, system(signup_model, shared=shared) as deployment:
@@ -85,19 +93,23 @@ def run(
             def batch(count: int) -> None:
                 signup_runs(cluster.url, deployment.key, url, count)
 
-            with deployment.worker(1, "memory-1") as worker:
-                batch(1)
-                result = Memory(idle_mb=tree_pss_bytes(worker.pid) / MB, wide=wide)
-                with _Peak(worker.pid) as peak:
-                    for _ in range(runs):
-                        batch(1)
-                        result.after_runs_mb.append(tree_pss_bytes(worker.pid) / MB)
-                result.peak_one_mb = peak.peak / MB
+            for pool in POOLS:
+                with deployment.worker(1, f"memory-{pool}-1", SKYQ_WORKER_POOL=pool) as worker:
+                    batch(1)
+                    result = Memory(pool, idle_mb=tree_pss_bytes(worker.pid) / MB, wide=wide)
+                    with _Peak(worker.pid) as peak:
+                        for _ in range(runs):
+                            batch(1)
+                            result.after_runs_mb.append(tree_pss_bytes(worker.pid) / MB)
+                    result.peak_one_mb = peak.peak / MB
 
-            with deployment.worker(wide, f"memory-{wide}") as worker:
-                batch(wide)
-                with _Peak(worker.pid) as peak:
-                    for _ in range(rounds):
-                        batch(wide)
-                result.peak_wide_mb = peak.peak / MB
-    return result
+                with deployment.worker(
+                    wide, f"memory-{pool}-{wide}", SKYQ_WORKER_POOL=pool
+                ) as worker:
+                    batch(wide)
+                    with _Peak(worker.pid) as peak:
+                        for _ in range(rounds):
+                            batch(wide)
+                    result.peak_wide_mb = peak.peak / MB
+                results.append(result)
+    return results

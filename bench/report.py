@@ -123,24 +123,28 @@ def _latency(r: Any) -> str:
     )
 
 
-def _memory(r: Any) -> str:
+def _memory(results: list[Any]) -> str:
+    first = results[0]
     return _table(
         [
+            "pool",
             "idle worker tree",
-            f"after {len(r.after_runs_mb)} runs: growth",
+            f"after {len(first.after_runs_mb)} runs: growth",
             "peak, 1 run",
-            f"peak, {r.wide} runs",
+            f"peak, {first.wide} runs",
             "per further concurrent run",
         ],
-        ["---:"] * 5,
+        ["---", *["---:"] * 5],
         [
             [
+                r.pool,
                 f"{r.idle_mb:.0f} MB",
                 f"{r.growth_mb:+.0f} MB",
                 f"{r.peak_one_mb:.0f} MB",
                 f"{r.peak_wide_mb:.0f} MB",
                 f"{r.per_further_run_mb:.0f} MB",
             ]
+            for r in results
         ],
     )
 

@@ -5,6 +5,8 @@ minute at concurrency 1, 2 and 4, for three designs on the same page:
   stand-in model answering at once, S3 (moto) and PostgreSQL: the whole system;
 - skyq without video: the same with SKYQ_RECORD_VIDEO=false, to show what the
   recording costs (the baselines record nothing);
+- skyq, threads pool: a worker on Celery's threads pool, the N runs as contexts of
+  its one Chromium (SKYQ_WORKER_POOL=threads), with video;
 - plain Playwright: the physical limit, one browser and a fresh context per run;
 - launch per run: the naive design, a new Chromium for every run.
 
@@ -30,6 +32,12 @@ from skyq.config import CHROMIUM_FLAGS, Settings
 CONCURRENCY = (1, 2, 4)
 RUNS_PER_LEVEL = 12
 TASK = "Subscribe Ada Lovelace (ada@example.com) and read the member number"
+# skyq's designs: (name, SKYQ_RECORD_VIDEO, SKYQ_WORKER_POOL)
+DESIGNS = (
+    ("skyq", "true", "prefork"),
+    ("skyq without video", "false", "prefork"),
+    ("skyq, threads pool", "true", "threads"),
+)
 
 if TYPE_CHECKING:
     from bench.system import System
@@ -143,10 +151,11 @@ def run_skyq(
         with serve(Path(folder)) as base, system(signup_model, shared=shared) as deployment:
             url = f"{base}/signup.html"
             cluster = deployment.cluster
-            for design, video in (("skyq", "true"), ("skyq without video", "false")):
+            for design, video, pool in DESIGNS:
                 for level in concurrency:
-                    name = f"worker-{level}-{video}"
-                    with deployment.worker(level, name, SKYQ_RECORD_VIDEO=video):
+                    name = f"worker-{pool}-{level}-{video}"
+                    env = {"SKYQ_RECORD_VIDEO": video, "SKYQ_WORKER_POOL": pool}
+                    with deployment.worker(level, name, **env):
                         # Each child's browser is up before the clock starts.
                         signup_runs(cluster.url, deployment.key, url, level)
                         seconds = signup_runs(cluster.url, deployment.key, url, runs)

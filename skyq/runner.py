@@ -65,6 +65,7 @@ def browser_options(settings: Settings) -> BrowserOptions:
         headless=settings.browser_headless,
         viewport=(settings.viewport_width, settings.viewport_height),
         record_video=settings.record_video,
+        video_size=(settings.video_width, settings.video_height),
     )
 
 
@@ -112,10 +113,16 @@ async def execute_run(
     Raises RunBusyError when another live attempt holds the run (the caller retries
     later); a duplicate delivery of a finished run just returns it.
     """
+    # The loop may be shared by several runs (a threads-pool worker): database calls
+    # go to threads so that no run's query holds the others' steps up.
     store, settings = services.store, services.settings
     owner = attempt_owner()
-    claim = store.claim_run(
-        run_id, owner, lease_seconds=settings.lease_seconds, max_attempts=settings.max_attempts
+    claim = await asyncio.to_thread(
+        store.claim_run,
+        run_id,
+        owner,
+        lease_seconds=settings.lease_seconds,
+        max_attempts=settings.max_attempts,
     )
     if claim.state == ClaimState.busy:
         raise RunBusyError(run_id, claim.retry_after)
@@ -123,8 +130,8 @@ async def execute_run(
         raise RunNotFoundError(f"no run {run_id!r}")
     if claim.state != ClaimState.claimed:
         log.info("run not started", extra={"run_id": run_id, "claim": claim.state.value})
-        return task_run_response(store.get_run(run_id), store, services.artifacts)
-    run = store.get_run(run_id)
+        return await _response(run_id, services)
+    run = await asyncio.to_thread(store.get_run, run_id)
     log.info("run started", extra={"run_id": run_id, "attempt": run.attempt, "owner": owner})
     started = time.monotonic()
     journal = RunJournal(services.uploads, services.artifacts, store)
@@ -141,7 +148,7 @@ async def execute_run(
             raise  # cancelled from outside (the task's time limit)
         # Another attempt owns the run now: this one stops and writes nothing.
         log.warning("lease lost; attempt stopped", extra={"run_id": run_id, "owner": owner})
-        return task_run_response(store.get_run(run_id), store, services.artifacts)
+        return await _response(run_id, services)
     except InfrastructureError:
         # The database or the broker went away under the attempt: that is no reason to
         # fail the run. The attempt is given up; its lease runs out and the next
@@ -167,7 +174,15 @@ async def execute_run(
         "run finished",
         extra={"run_id": run_id, "status": result.status.value, "written": written},
     )
-    return task_run_response(store.get_run(run_id), store, services.artifacts)
+    return await _response(run_id, services)
+
+
+async def _response(run_id: str, services: RunServices) -> TaskRunResponse:
+    def read() -> TaskRunResponse:
+        store = services.store
+        return task_run_response(store.get_run(run_id), store, services.artifacts)
+
+    return await asyncio.to_thread(read)
 
 
 END_WRITE_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)

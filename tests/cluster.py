@@ -126,15 +126,22 @@ class Cluster:
         wait_until(healthy, 60, "the API to answer /healthz")
         return process
 
-    def start_worker(self, concurrency: int = 2, name: str = "worker") -> subprocess.Popen[bytes]:
-        """A `skyq worker`; ``name`` tells apart several on this host (node, log)."""
+    def start_worker(
+        self, concurrency: int = 2, name: str = "worker", pool: str | None = None
+    ) -> subprocess.Popen[bytes]:
+        """A `skyq worker`; ``name`` tells apart several on this host (node, log).
+        ``pool``: prefork or threads (default: the deployment's SKYQ_WORKER_POOL)."""
+        pool = pool or self.env.get("SKYQ_WORKER_POOL", "prefork")
         log = self.home / f"{name}.log"
         start = log.stat().st_size if log.exists() else 0
-        process = self.start("worker", "-c", str(concurrency), "-n", f"{name}@%h", log=log.name)
+        process = self.start(
+            "worker", "-P", pool, "-c", str(concurrency), "-n", f"{name}@%h", log=log.name
+        )
+        # A threads-pool worker has launched its one browser before it says ready.
+        children = concurrency if pool == "prefork" else 1
         wait_until(
             lambda: (
-                len(self.children(process.pid)) >= concurrency
-                and "ready." in log.read_text()[start:]
+                len(self.children(process.pid)) >= children and "ready." in log.read_text()[start:]
             ),
             90,
             "the worker's children",

@@ -1,15 +1,25 @@
-"""What each worker child owns for its lifetime: a loop thread, one Chromium on it, and
-the stores. Made after the fork (a browser launched before it breaks every task)."""
+"""What each worker process owns for its lifetime: a loop thread, one Chromium on it,
+and the stores. On the prefork pool each child makes its own after the fork (a browser
+launched before it breaks every task); on the threads pool the worker makes one at
+boot and every task thread hands its run to the same loop and browser."""
 
 from __future__ import annotations
 
 import logging
 import os
+import threading
 from dataclasses import dataclass
 from typing import Any
 
 import redis
-from celery.signals import worker_process_init, worker_process_shutdown
+from celery.concurrency import get_implementation
+from celery.concurrency.prefork import TaskPool as PreforkPool
+from celery.signals import (
+    worker_init,
+    worker_process_init,
+    worker_process_shutdown,
+    worker_shutdown,
+)
 
 from skyq import logs, metrics
 from skyq.bootstrap import open_run_store
@@ -46,12 +56,18 @@ class WorkerState:
 
 
 _state: WorkerState | None = None
+_starting = threading.Lock()  # task threads of the threads pool may all ask at once
 
 
 def start() -> WorkerState:
     global _state
-    if _state is not None:
+    with _starting:
+        if _state is None:
+            _state = _make_state()
         return _state
+
+
+def _make_state() -> WorkerState:
     settings = Settings()
     logs.configure(settings.log_level)
     store = open_run_store(settings)
@@ -66,13 +82,12 @@ def start() -> WorkerState:
     artifacts = open_artifact_store(settings)
     services = RunServices(settings=settings, store=store, artifacts=artifacts, room=room)
     links = Links.from_settings(settings, artifacts)
-    _state = WorkerState(
+    return WorkerState(
         loop=loop,
         services=services,
         webhooks=WebhookSender(settings, store, links),
         gate=_domain_gate(settings),
     )
-    return _state
 
 
 def _domain_gate(settings: Settings) -> DomainGate | None:
@@ -87,8 +102,9 @@ def _domain_gate(settings: Settings) -> DomainGate | None:
 
 
 def release_memory_if_heavy() -> None:
-    """After a run: relaunch the browser when this child and its browser together
-    have grown past SKYQ_WORKER_MAX_MEMORY_MB."""
+    """After a run: relaunch the browser when this process and its browser together
+    have grown past SKYQ_WORKER_MAX_MEMORY_MB (runs still in the old browser finish
+    there first)."""
     if _state is None:
         return
     cap = _state.services.settings.worker_max_memory_mb * 1024 * 1024
@@ -112,6 +128,24 @@ def stop() -> None:
     finally:
         _state.loop.stop()
         _state = None
+
+
+def _forks(pool: Any) -> bool:
+    implementation = get_implementation(pool)
+    return isinstance(implementation, type) and issubclass(implementation, PreforkPool)
+
+
+@worker_init.connect
+def _on_worker_init(sender: Any = None, **_: Any) -> None:
+    # A pool that does not fork runs its tasks in this process: the browser is
+    # launched now, before the first run, not inside it.
+    if sender is not None and not _forks(sender.pool_cls):
+        start()
+
+
+@worker_shutdown.connect
+def _on_worker_shutdown(**_: Any) -> None:
+    stop()  # nothing to do on prefork: this process never started a browser
 
 
 @worker_process_init.connect

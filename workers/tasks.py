@@ -81,7 +81,9 @@ def run_task(
         raise self.retry(countdown=wait)
     future = worker.loop.submit(execute_run(run_id, services, on_step=_progress(self)))
     try:
-        response = future.result()
+        # The agent loop owns the run's deadline; this wait (like Celery's soft limit
+        # on prefork; the threads pool has no time limits) is only the backstop.
+        response = future.result(timeout=services.settings.run_timeout_seconds + 60)
     except RunBusyError as busy:
         # Another live attempt holds the run (a duplicate delivery, or the redelivery
         # of a run whose worker just died and whose lease has not expired yet).
@@ -90,7 +92,7 @@ def run_task(
         # The database (or the broker) went away under the attempt, which gave the run
         # up; once its lease has run out, this delivery starts it over.
         raise self.retry(countdown=services.settings.lease_seconds, exc=lost) from None
-    except SoftTimeLimitExceeded:
+    except (SoftTimeLimitExceeded, TimeoutError):
         future.cancel()
         worker.release(run_id)
         raise

@@ -2,7 +2,10 @@
 
 Launching Chromium per run is what skyq exists to avoid (a context costs ~30 ms, a
 launch ~240 ms plus the driver). Playwright objects belong to the event loop that made
-them, so a room lives on one loop for its whole life.
+them, so a room lives on one loop for its whole life. Several runs may hold contexts of
+the room's browser at once (a worker on Celery's threads pool): the launch is done once
+for all of them, and a browser retired for its memory is closed only when the last
+run using it has closed its context.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ class BrowserOptions:
     viewport: tuple[int, int] = (1280, 720)
     extra_args: Sequence[str] = ()
     record_video: bool = True
+    video_size: tuple[int, int] = (640, 360)
 
 
 def missing_chromium_message(path: Path) -> str:
@@ -51,6 +55,10 @@ class BrowserRoom:
         self._playwright: Playwright | None = None
         self._browser: Browser | None = None
         self._can_record: bool | None = None
+        self._launching = asyncio.Lock()
+        # Open contexts per browser; a retired browser waits here for its last run.
+        self._users: dict[Browser, int] = {}
+        self._retired: set[Browser] = set()
         self.egress = EgressProxy()
 
     @property
@@ -61,10 +69,15 @@ class BrowserRoom:
 
     async def browser(self) -> Browser:
         """The process's browser, relaunched if it died since the last run."""
+        async with self._launching:  # runs starting together share one launch
+            return await self._live_browser()
+
+    async def _live_browser(self) -> Browser:
         if self._browser is not None and self._browser.is_connected():
             return self._browser
         if self._browser is not None:
             metrics.browser_gone()  # it crashed or was killed
+            self._users.pop(self._browser, None)
         if not self.options.executable.exists():
             raise BrowserError(missing_chromium_message(self.options.executable))
         if self._playwright is None:
@@ -114,19 +127,20 @@ class BrowserRoom:
         elif proxy is not None:
             options["proxy"] = proxy.playwright()
         if video_dir is not None and self.can_record:
-            width, height = self.options.viewport
+            width, height = self.options.video_size
             options["record_video_dir"] = str(video_dir)
             options["record_video_size"] = {"width": width, "height": height}
         try:
-            context = await self._new_context(options)
+            browser, context = await self._new_context(options)
         except PlaywrightError:
             # The browser can die between runs without Playwright having noticed yet
             # (is_connected() still says True): start a fresh one and try once more.
-            await self._forget_browser()
+            await self._forget_browser(self._browser)
             try:
-                context = await self._new_context(options)
+                browser, context = await self._new_context(options)
             except PlaywrightError as exc:
                 raise BrowserError(f"cannot open a browser context: {exc}") from exc
+        self._users[browser] = self._users.get(browser, 0) + 1
         try:
             yield context
         finally:
@@ -135,27 +149,61 @@ class BrowserRoom:
                 await asyncio.wait_for(context.close(), CLOSE_TIMEOUT_SECONDS)
             if token is not None:
                 self.egress.forget(token)
+            await self._let_go(browser)
 
-    async def _new_context(self, options: dict[str, Any]) -> BrowserContext:
+    async def _new_context(self, options: dict[str, Any]) -> tuple[Browser, BrowserContext]:
         browser = await self.browser()
         width, height = self.options.viewport
-        return await browser.new_context(
+        context = await browser.new_context(
             viewport={"width": width, "height": height}, accept_downloads=True, **options
         )
+        return browser, context
 
-    async def _forget_browser(self) -> None:
-        if self._browser is not None:
-            with contextlib.suppress(PlaywrightError, TimeoutError):
-                await asyncio.wait_for(self._browser.close(), CLOSE_TIMEOUT_SECONDS)
+    async def _let_go(self, browser: Browser) -> None:
+        left = self._users.get(browser, 1) - 1
+        if left > 0:
+            self._users[browser] = left
+            return
+        self._users.pop(browser, None)
+        if browser in self._retired:
+            self._retired.discard(browser)
+            await self._close_browser(browser)
+
+    async def _forget_browser(self, browser: Browser | None) -> None:
+        """Stop handing ``browser`` out and close it now (runs still in it lose it)."""
+        if browser is None:
+            return
+        if browser is self._browser:
             self._browser = None
-            metrics.browser_gone()
+        self._users.pop(browser, None)
+        self._retired.discard(browser)
+        await self._close_browser(browser)
+
+    @staticmethod
+    async def _close_browser(browser: Browser) -> None:
+        with contextlib.suppress(PlaywrightError, TimeoutError):
+            await asyncio.wait_for(browser.close(), CLOSE_TIMEOUT_SECONDS)
+        metrics.browser_gone()
+
+    @property
+    def runs_in_browser(self) -> int:
+        """Contexts open on the current browser (the runs using it now)."""
+        return self._users.get(self._browser, 0) if self._browser is not None else 0
 
     async def retire_browser(self) -> None:
-        """Close the browser; the next run launches a fresh one (memory given back)."""
-        await self._forget_browser()
+        """The next run gets a fresh browser (memory given back); the old one closes
+        once the runs still in it are done, at once if there are none."""
+        browser, self._browser = self._browser, None
+        if browser is None:
+            return
+        if self._users.get(browser):
+            self._retired.add(browser)
+        else:
+            await self._forget_browser(browser)
 
     async def close(self) -> None:
-        await self._forget_browser()
+        for browser in dict.fromkeys([*self._retired, *self._users, self._browser]):
+            await self._forget_browser(browser)
         await self.egress.close()
         if self._playwright is not None:
             with contextlib.suppress(PlaywrightError):

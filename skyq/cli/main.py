@@ -251,15 +251,29 @@ def api(host: str | None, port: int | None, workers: int) -> None:
 
 
 @cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
-@click.option("--concurrency", "-c", type=click.IntRange(1, 256), help="Child processes.")
-@click.option("--autoscale", help="MAX,MIN child processes, grown and shrunk with the load.")
+@click.option(
+    "--pool",
+    "-P",
+    type=click.Choice(["prefork", "threads"]),
+    help="prefork: a child process and a Chromium per concurrent run; threads: every "
+    "run a context of this worker's one Chromium (default SKYQ_WORKER_POOL).",
+)
+@click.option("--concurrency", "-c", type=click.IntRange(1, 256), help="Runs at once.")
+@click.option(
+    "--autoscale", help="MAX,MIN child processes, grown and shrunk with the load (prefork)."
+)
 @click.option("--loglevel", "-l", default="INFO", show_default=True)
 @click.pass_context
 def worker(
-    ctx: click.Context, concurrency: int | None, autoscale: str | None, loglevel: str
+    ctx: click.Context,
+    pool: str | None,
+    concurrency: int | None,
+    autoscale: str | None,
+    loglevel: str,
 ) -> None:
-    """Run a Celery worker on the skyq.runs queue; each child owns one Chromium.
+    """Run a Celery worker on the skyq.runs queue.
 
+    On prefork each child owns one Chromium; on threads the runs share the worker's.
     Other options are passed to `celery worker` as they are."""
     from skyq.llm.litellm_client import preload
     from skyq.queue import RUNS_QUEUE, WEBHOOKS_QUEUE
@@ -267,6 +281,9 @@ def worker(
     from workers.celery_app import app
 
     settings = load_settings()
+    pool = pool or settings.worker_pool
+    if autoscale and pool != "prefork":
+        fail("--autoscale needs --pool prefork: the threads pool has a fixed size")
     open_run_store(settings)
     metrics.use_multiprocess_dir(settings.home / "metrics" / str(os.getpid()))
     if settings.worker_metrics_port:
@@ -279,7 +296,7 @@ def worker(
     preload()
     orphans.start()
     queues = f"{RUNS_QUEUE},{WEBHOOKS_QUEUE}"
-    argv = ["worker", "-Q", queues, "-P", "prefork", "--loglevel", loglevel, "-E"]
+    argv = ["worker", "-Q", queues, "-P", pool, "--loglevel", loglevel, "-E"]
     if concurrency:
         argv += ["--concurrency", str(concurrency)]
     if autoscale:

@@ -77,12 +77,14 @@ class EgressProxy:
     def __init__(self) -> None:
         self._routes: dict[str, RunRoute] = {}
         self._server: asyncio.Server | None = None
+        self._starting = asyncio.Lock()
         self.port = 0
 
     async def start(self) -> int:
-        if self._server is None:
-            self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
-            self.port = self._server.sockets[0].getsockname()[1]
+        async with self._starting:  # runs starting together share one listener
+            if self._server is None:
+                self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+                self.port = self._server.sockets[0].getsockname()[1]
         return self.port
 
     async def close(self) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -126,6 +128,42 @@ def test_browser_is_reused_and_relaunched_after_a_crash(loop, fake_llm, sites, t
     assert _chromium_pids(marker) == []
 
 
+def test_runs_share_one_launch_and_a_retired_browser_waits_for_its_runs(loop, sites, tmp_path):
+    """Runs that share a worker's browser (the threads pool): starting together they
+    launch it once; retired for its memory while a run is in it, it stays up for that
+    run, the next run gets a fresh browser, and the old one closes with the last run."""
+    marker = f"--skyq-test-marker={os.getpid()}-{tmp_path.name}"
+    options = browser_options(Settings())
+    room = BrowserRoom(BrowserOptions(options.executable, extra_args=[marker]))
+
+    async def scenario() -> None:
+        async with contextlib.AsyncExitStack() as first_runs:
+            contexts = await asyncio.gather(
+                *(first_runs.enter_async_context(room.context()) for _ in range(3))
+            )
+            assert room.launches == 1
+            assert room.runs_in_browser == 3
+            old = _chromium_pids(marker)
+            await room.retire_browser()
+            async with room.context() as later:
+                assert room.launches == 2
+                page = await later.new_page()
+                await page.goto(sites.url("products.html"))
+            # The retired browser still serves the runs that were in it.
+            for context in contexts:
+                page = await context.new_page()
+                await page.goto(sites.url("products.html"))
+                assert await page.title() == "Gadget Store"
+            assert set(old) <= set(_chromium_pids(marker))
+        assert not set(old) & set(_chromium_pids(marker)), "closed with its last run"
+
+    try:
+        loop.run(scenario(), timeout=90)
+    finally:
+        loop.run(room.close())
+    assert _chromium_pids(marker) == []
+
+
 def test_missing_chromium_fails_the_run_with_the_reason(embedded, fake_llm, sites, loop):
     from skyq.runner import RunServices
 
@@ -204,5 +242,5 @@ def test_the_run_is_recorded_as_a_video_that_plays_in_chromium(
             )
 
     duration, width = loop.run(playable(), timeout=30)
-    assert width == 1280
+    assert width == room.options.video_size[0] == Settings().video_width  # scaled down
     assert duration > 0

@@ -17,6 +17,7 @@ def test_every_benchmark_runs_at_tiny_sizes(tmp_path, capsys):
     for design in (
         "| skyq | 1 |",
         "| skyq without video | 1 |",
+        "| skyq, threads pool | 1 |",
         "| plain playwright | 1 |",
         "| launch per run | 1 |",
     ):
@@ -29,6 +30,8 @@ def test_every_benchmark_runs_at_tiny_sizes(tmp_path, capsys):
         "100 nodes like this one",
     ):
         assert section in report
+    for pool in ("| prefork |", "| threads |"):
+        assert pool in report, "memory: both pools"
     assert "runs/min" in capsys.readouterr().out
 
 

@@ -134,10 +134,12 @@ class Settings(BaseSettings):
         "above it (0: no cap).",
     )
     worker_max_tasks_per_child: int = Field(1000, gt=0)
+    # threads by default: a further run costs a context (~80-90 MB) instead of a child
+    # and a browser (~400-500 MB), and it measured as fast or faster (bench/).
     worker_pool: Literal["prefork", "threads"] = Field(
-        "prefork",
-        description="How `skyq worker` runs runs at once: prefork, a child process and a "
-        "Chromium each; threads, every run a context of the worker's one Chromium.",
+        "threads",
+        description="How `skyq worker` runs runs at once: threads, every run a context of "
+        "the worker's one Chromium; prefork, a child process and a Chromium each.",
     )
     webhook_timeout_seconds: float = Field(15.0, gt=0)
     webhook_max_attempts: int = Field(6, gt=0, description="Deliveries tried before giving up.")

@@ -259,15 +259,16 @@ async def _drive(run: Run, services: RunServices, recorder: StoredRunRecorder) -
     )
     policy = egress_policy(settings)
     with tempfile.TemporaryDirectory(prefix="skyq-video-") as video_dir:
-        async with services.room.context(
+        recording = Path(video_dir) / "run.webm"
+        async with services.room.run_page(
             user_agent=request.user_agent,
             extra_http_headers=request.extra_http_headers,
-            video_dir=Path(video_dir),
             proxy=proxy,
             egress=RunRoute(run.run_id, policy, upstream=proxy) if policy else None,
-        ) as context:
+            record_to=recording,
+        ) as run_page:
             page = PlaywrightPage(
-                await context.new_page(),
+                run_page,
                 timings,
                 max_nodes=settings.max_elements_in_prompt,
                 max_text=settings.max_text_chars_in_prompt,
@@ -294,13 +295,11 @@ async def _drive(run: Run, services: RunServices, recorder: StoredRunRecorder) -
                 recorder.save_artifact(
                     recorder.last_step_id, ArtifactType.screenshot_final, shot, "jpg"
                 )
-            video = page.page.video
-        # The recording is complete only once the context has closed.
-        if video is not None:
-            try:
-                await _keep_recording(Path(await video.path()), recorder)
-            except Exception:  # a lost recording must not fail a run that did its work
-                log.warning("recording lost", extra={"run_id": run.run_id}, exc_info=True)
+        # The recording is complete once the run's page is given back.
+        try:
+            await _keep_recording(recording, recorder)
+        except Exception:  # a lost recording must not fail a run that did its work
+            log.warning("recording lost", extra={"run_id": run.run_id}, exc_info=True)
     return result
 
 

@@ -17,7 +17,10 @@ import httpx
 import psycopg
 import redis
 
+from skyq.config import Settings
 from tests.s3_server import free_port
+
+DEFAULT_POOL = str(Settings.model_fields["worker_pool"].default)
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -131,7 +134,7 @@ class Cluster:
     ) -> subprocess.Popen[bytes]:
         """A `skyq worker`; ``name`` tells apart several on this host (node, log).
         ``pool``: prefork or threads (default: the deployment's SKYQ_WORKER_POOL)."""
-        pool = pool or self.env.get("SKYQ_WORKER_POOL", "prefork")
+        pool = pool or self.env.get("SKYQ_WORKER_POOL") or DEFAULT_POOL
         log = self.home / f"{name}.log"
         start = log.stat().st_size if log.exists() else 0
         process = self.start(

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from playwright.async_api import Browser, BrowserContext, Playwright, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page, Playwright, async_playwright
 from playwright.async_api import Error as PlaywrightError
 
 from skyq import metrics
@@ -29,6 +30,16 @@ from skyq.errors import BrowserError
 from skyq.proxies import Proxy
 
 CLOSE_TIMEOUT_SECONDS = 10.0
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Held:
+    """A context handed out, with what it takes to give it back."""
+
+    browser: Browser
+    context: BrowserContext
+    token: str | None  # the egress proxy's name for its traffic; None: straight out
 
 
 @dataclass(frozen=True)
@@ -89,8 +100,7 @@ class BrowserRoom:
                 args=[*CHROMIUM_FLAGS, *self.options.extra_args],
             )
         except PlaywrightError as exc:
-            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
-            raise BrowserError(f"cannot launch Chromium: {first_line}") from exc
+            raise BrowserError(f"cannot launch Chromium: {_first_line(exc)}") from exc
         with contextlib.suppress(PlaywrightError):  # an optimisation, never a reason to fail
             await close_browser_ui(self._browser)
         self.launches += 1
@@ -103,61 +113,110 @@ class BrowserRoom:
         *,
         user_agent: str | None = None,
         extra_http_headers: dict[str, str] | None = None,
-        video_dir: Path | None = None,
         proxy: Proxy | None = None,
         egress: RunRoute | None = None,
     ) -> AsyncIterator[BrowserContext]:
-        """A fresh context; with ``video_dir`` (and ffmpeg) each page is recorded there,
-        the file complete once the context has closed. With ``egress`` every request of
-        the context goes through the egress proxy under that run's policy (and on to
-        the run's own proxy from there); without it, straight to ``proxy`` if given."""
+        """A fresh context. With ``egress`` every request of the context goes through
+        the egress proxy under that run's policy (and on to the run's own proxy from
+        there); without it, straight to ``proxy`` if given."""
+        held = await self._open(user_agent, extra_http_headers, proxy, egress)
+        try:
+            yield held.context
+        finally:
+            await self._release(held)
+
+    @contextlib.asynccontextmanager
+    async def run_page(
+        self,
+        *,
+        user_agent: str | None = None,
+        extra_http_headers: dict[str, str] | None = None,
+        proxy: Proxy | None = None,
+        egress: RunRoute | None = None,
+        record_to: Path | None = None,
+    ) -> AsyncIterator[Page]:
+        """A run's page, alone in a fresh context (as ``context``). With ``record_to``
+        (and ffmpeg) the page is recorded there as webm from the moment the run has it;
+        the file is complete once this has exited."""
+        held = await self._open(user_agent, extra_http_headers, proxy, egress)
+        try:
+            page = await held.context.new_page()
+        except PlaywrightError as exc:
+            await self._release(held)
+            raise BrowserError(f"cannot open a page: {_first_line(exc)}") from exc
+        recording = bool(record_to and self.can_record and await self._record(page, record_to))
+        try:
+            yield page
+        finally:
+            if recording:
+                with contextlib.suppress(PlaywrightError, TimeoutError):
+                    await asyncio.wait_for(page.screencast.stop(), CLOSE_TIMEOUT_SECONDS)
+            await self._release(held)
+
+    async def _record(self, page: Page, path: Path) -> bool:
+        width, height = self.options.video_size
+        try:
+            await page.screencast.start(path=path, size={"width": width, "height": height})
+        except PlaywrightError:  # a run goes on unrecorded rather than not at all
+            log.warning("recording not started", exc_info=True)
+            return False
+        return True
+
+    async def _open(
+        self,
+        user_agent: str | None,
+        extra_http_headers: dict[str, str] | None,
+        proxy: Proxy | None,
+        egress: RunRoute | None,
+    ) -> _Held:
+        token = self.egress.register(egress) if egress is not None else None
         options: dict[str, Any] = {
             "user_agent": user_agent,
             "extra_http_headers": extra_http_headers,
+            **await self._proxy_options(token, proxy),
         }
-        token = None
-        if egress is not None:
-            port = await self.egress.start()
-            token = self.egress.register(egress)
-            options["proxy"] = {
-                "server": f"http://127.0.0.1:{port}",
-                "username": token,
-                "password": "skyq",
-            }
-        elif proxy is not None:
-            options["proxy"] = proxy.playwright()
-        if video_dir is not None and self.can_record:
-            width, height = self.options.video_size
-            options["record_video_dir"] = str(video_dir)
-            options["record_video_size"] = {"width": width, "height": height}
         try:
-            browser, context = await self._new_context(options)
+            held = await self._new_context(options, token)
         except PlaywrightError:
             # The browser can die between runs without Playwright having noticed yet
             # (is_connected() still says True): start a fresh one and try once more.
             await self._forget_browser(self._browser)
             try:
-                browser, context = await self._new_context(options)
+                held = await self._new_context(options, token)
             except PlaywrightError as exc:
+                if token is not None:
+                    self.egress.forget(token)
                 raise BrowserError(f"cannot open a browser context: {exc}") from exc
-        self._users[browser] = self._users.get(browser, 0) + 1
-        try:
-            yield context
-        finally:
-            # A wedged page can make close() hang; the next run must not wait on it.
-            with contextlib.suppress(PlaywrightError, TimeoutError):
-                await asyncio.wait_for(context.close(), CLOSE_TIMEOUT_SECONDS)
-            if token is not None:
-                self.egress.forget(token)
-            await self._let_go(browser)
+        self._users[held.browser] = self._users.get(held.browser, 0) + 1
+        return held
 
-    async def _new_context(self, options: dict[str, Any]) -> tuple[Browser, BrowserContext]:
+    async def _proxy_options(self, token: str | None, proxy: Proxy | None) -> dict[str, Any]:
+        if token is not None:
+            port = await self.egress.start()
+            return {
+                "proxy": {
+                    "server": f"http://127.0.0.1:{port}",
+                    "username": token,
+                    "password": "skyq",
+                }
+            }
+        return {"proxy": proxy.playwright()} if proxy is not None else {}
+
+    async def _new_context(self, options: dict[str, Any], token: str | None) -> _Held:
         browser = await self.browser()
         width, height = self.options.viewport
         context = await browser.new_context(
             viewport={"width": width, "height": height}, accept_downloads=True, **options
         )
-        return browser, context
+        return _Held(browser, context, token)
+
+    async def _release(self, held: _Held) -> None:
+        # A wedged page can make close() hang; the next run must not wait on it.
+        with contextlib.suppress(PlaywrightError, TimeoutError):
+            await asyncio.wait_for(held.context.close(), CLOSE_TIMEOUT_SECONDS)
+        if held.token is not None:
+            self.egress.forget(held.token)
+        await self._let_go(held.browser)
 
     async def _let_go(self, browser: Browser) -> None:
         left = self._users.get(browser, 1) - 1
@@ -209,3 +268,7 @@ class BrowserRoom:
             with contextlib.suppress(PlaywrightError):
                 await self._playwright.stop()
             self._playwright = None
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)

@@ -1,8 +1,8 @@
-"""Run recordings use Playwright's own recorder (record_video_dir), which needs the
+"""Run recordings use Playwright's own recorder (``page.screencast``), which needs the
 ffmpeg build Playwright downloads. Where that download is impossible, Debian's ffmpeg
 does the same job: it is linked where Playwright looks for its own. (The other way,
-CDP screencast frames piped to ffmpeg, needs a writer thread and more code for the
-same webm; see docs/recording.md.)"""
+CDP screencast frames piped to ffmpeg by skyq, needs a writer thread and more code for
+the same webm; see docs/recording.md.)"""
 
 from __future__ import annotations
 

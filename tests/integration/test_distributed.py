@@ -1,5 +1,6 @@
 """The distributed path end to end: SDK -> REST API -> Redis -> Celery workers (real
-processes, a Chromium each) -> PostgreSQL and S3. The model is the only stand-in."""
+processes, prefork: a Chromium per child) -> PostgreSQL and S3. The model is the only
+stand-in."""
 
 from __future__ import annotations
 
@@ -63,6 +64,9 @@ def cluster(tmp_path_factory, fake_llm_server, s3_server):
         fake_llm_server.url,
         s3_server,
         SKYQ_WORKER_METRICS_PORT=str(free_port()),
+        # These tests are about child processes (one killed, recycled, their browsers'
+        # leftovers reaped): prefork. The threads pool has its own (test_threads_worker).
+        SKYQ_WORKER_POOL="prefork",
     )
     try:
         deployment.start_api()

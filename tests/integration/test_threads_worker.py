@@ -4,6 +4,8 @@ one Chromium (SDK -> API -> Redis -> worker -> PostgreSQL and S3, real processes
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import threading
 from pathlib import Path
 
@@ -59,6 +61,7 @@ def threads_cluster(tmp_path_factory, fake_llm_server, s3_server):
     )
     try:
         deployment.start_api()
+        deployment.start_beat()
         deployment.key = deployment.create_key("org-threads")
         yield deployment
     finally:
@@ -123,3 +126,36 @@ def test_a_browser_retired_for_memory_lets_its_runs_finish(threads_cluster, fake
         threads_cluster.processes.remove(worker)
         worker.terminate()
         worker.wait(timeout=60)
+
+
+def test_a_killed_worker_loses_no_run_in_its_browser(threads_cluster, fake_llm_server, sites):
+    """On the threads pool a worker's death ends every run in its browser at once: each
+    is handed to the next worker by its lease (the reaper) and completes there."""
+    fake_llm_server.reset(shop_model)
+    old = threads_cluster.start_worker(concurrency=CONCURRENCY, name="doomed")
+    with skyq.Client(threads_cluster.url, api_key=threads_cluster.key) as client:
+        victims = [client.run_task("Slow 3", url=sites.url("long.html")) for _ in range(2)]
+
+        def running() -> list[dict]:
+            return [client.get_run(v.run_id).model_dump() for v in victims]
+
+        wait_until(
+            lambda: all(r["status"] == "running" for r in running()), 60, "both runs running"
+        )
+        tree = threads_cluster.descendants(old.pid)
+        os.killpg(old.pid, signal.SIGKILL)  # the worker, its driver and its browser
+        old.wait(timeout=30)
+        threads_cluster.processes.remove(old)
+        new = threads_cluster.start_worker(concurrency=CONCURRENCY, name="heir")
+        try:
+            finals = [client.wait_for_run(v.run_id, timeout=120) for v in victims]
+        finally:
+            threads_cluster.processes.remove(new)
+            new.terminate()
+            new.wait(timeout=60)
+    assert [f.status for f in finals] == ["completed", "completed"], [
+        f.failure_reason for f in finals
+    ]
+    assert [f.output for f in finals] == [{"steps": 3}, {"steps": 3}]
+    # Chromium sees its driver's pipe close and exits: nothing of the old worker is left.
+    wait_until(lambda: threads_cluster.alive(tree) == [], 30, "the killed worker's browser to end")

@@ -70,7 +70,7 @@ def test_workers_shut_down_gracefully_run_as_non_root_and_have_room_for_chromium
     pod = worker["spec"]["template"]["spec"]
     main = container(worker)
     assert main["image"] == "ghcr.io/skyq/skyq:0.1.0-worker"
-    assert main["args"] == ["worker", "--concurrency", "2"]
+    assert main["args"] == ["worker", "--concurrency", "4"]
     assert pod["terminationGracePeriodSeconds"] == 300
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert main["securityContext"]["capabilities"]["drop"] == ["ALL"]

@@ -66,6 +66,14 @@ def test_bad_input_is_one_line_and_exit_2(env, args, message):
     assert result.stdout == ""
 
 
+def test_autoscale_on_the_threads_pool_is_refused_by_name(env):
+    result = skyq("worker", "--pool", "threads", "--autoscale", "4,1", env=env)
+    assert result.returncode == 2
+    assert one_error_line(result) == (
+        "--autoscale needs --pool prefork: the threads pool has a fixed size"
+    )
+
+
 def test_max_steps_must_be_a_number(env):
     result = skyq("run", "Do it", "--max-steps", "many", env=env)
     assert result.returncode == 2

@@ -167,7 +167,7 @@ def _share(r: Any) -> str:
 def _scaling(results: list[Any]) -> str:
     keys = list(results[0].per_run)
     return _table(
-        ["workers x children", "runs", "runs/min", *[f"{k} / run" for k in keys]],
+        ["workers x runs at once", "runs", "runs/min", *[f"{k} / run" for k in keys]],
         ["---:"] * (3 + len(keys)),
         [
             [
@@ -186,8 +186,8 @@ def projection(results: list[Any]) -> str:
     best = max(results, key=lambda r: r.per_minute)
     runs_per_second = NODES * best.per_minute / 60
     lines = [
-        f"{NODES} nodes like this one (2 cores each, {best.workers} worker x "
-        f"{best.children} children, {best.per_minute:.0f} runs/min each) finish about "
+        f"{NODES} nodes like this one (2 cores each, {best.workers} worker(s) x "
+        f"{best.children} runs at once, {best.per_minute:.0f} runs/min each) finish about "
         f"{runs_per_second:.0f} runs a second. At the per-run counts above they ask for:",
         "",
     ]

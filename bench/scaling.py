@@ -1,5 +1,5 @@
-"""Runs per minute against the number of worker processes on this machine (two children
-each), and what one run costs the shared services: PostgreSQL transactions and rows,
+"""Runs per minute against the number of worker processes on this machine (two runs at
+once each, on the default pool), and what one run costs the shared services: PostgreSQL transactions and rows,
 Redis commands, S3 objects and bytes, counted over the whole measured batch (the bench
 must have these servers to itself). docs/benchmarks.md projects a 100-node cluster
 from these counts."""

@@ -1,8 +1,8 @@
 """Runs per minute against the number of worker processes on this machine (two runs at
-once each, on the default pool), and what one run costs the shared services: PostgreSQL transactions and rows,
-Redis commands, S3 objects and bytes, counted over the whole measured batch (the bench
-must have these servers to itself). docs/benchmarks.md projects a 100-node cluster
-from these counts."""
+once each, on the default pool), and what one run costs the shared services: PostgreSQL
+transactions and rows, Redis commands, S3 objects and bytes, counted over the whole
+measured batch (the bench must have these servers to itself). docs/benchmarks.md
+projects a 100-node cluster from these counts."""
 
 from __future__ import annotations
 

@@ -75,17 +75,15 @@ async def _measure(base: str, names: dict[int, str], repeat: int) -> list[Observ
     skyvern = peers.Skyvern(python) if python else None
     results = []
     try:
-        async with room.context() as context:
+        async with room.run_page() as capped_page, room.run_page() as every_page:
             timings = PageTimings(navigation_seconds=30, action_seconds=5, download_seconds=5)
             page = PlaywrightPage(
-                await context.new_page(),
+                capped_page,
                 timings,
                 max_nodes=settings.max_elements_in_prompt,
                 max_text=settings.max_text_chars_in_prompt,
             )
-            every = PlaywrightPage(
-                await context.new_page(), timings, max_nodes=UNCAPPED, max_text=UNCAPPED
-            )
+            every = PlaywrightPage(every_page, timings, max_nodes=UNCAPPED, max_text=UNCAPPED)
             for size, name in names.items():
                 url = f"{base}/{name}"
                 times, listing = await _skyq(page, url, repeat, settings.max_text_chars_in_prompt)

@@ -108,24 +108,6 @@ class BrowserRoom:
         return self._browser
 
     @contextlib.asynccontextmanager
-    async def context(
-        self,
-        *,
-        user_agent: str | None = None,
-        extra_http_headers: dict[str, str] | None = None,
-        proxy: Proxy | None = None,
-        egress: RunRoute | None = None,
-    ) -> AsyncIterator[BrowserContext]:
-        """A fresh context. With ``egress`` every request of the context goes through
-        the egress proxy under that run's policy (and on to the run's own proxy from
-        there); without it, straight to ``proxy`` if given."""
-        held = await self._open(user_agent, extra_http_headers, proxy, egress)
-        try:
-            yield held.context
-        finally:
-            await self._release(held)
-
-    @contextlib.asynccontextmanager
     async def run_page(
         self,
         *,
@@ -135,9 +117,11 @@ class BrowserRoom:
         egress: RunRoute | None = None,
         record_to: Path | None = None,
     ) -> AsyncIterator[Page]:
-        """A run's page, alone in a fresh context (as ``context``). With ``record_to``
-        (and ffmpeg) the page is recorded there as webm from the moment the run has it;
-        the file is complete once this has exited."""
+        """A run's page, alone in a fresh context. With ``egress`` every request of the
+        context goes through the egress proxy under that run's policy (and on to the
+        run's own proxy from there); without it, straight to ``proxy`` if given. With
+        ``record_to`` (and ffmpeg) the page is recorded there as webm from the moment
+        the run has it; the file is complete once this has exited."""
         held = await self._open(user_agent, extra_http_headers, proxy, egress)
         try:
             page = await held.context.new_page()

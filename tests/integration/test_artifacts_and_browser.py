@@ -99,8 +99,7 @@ def test_browser_is_reused_and_relaunched_after_a_crash(loop, fake_llm, sites, t
     room = BrowserRoom(BrowserOptions(options.executable, extra_args=[marker]))
 
     async def page_title() -> str:
-        async with room.context() as context:
-            page = await context.new_page()
+        async with room.run_page() as page:
             await page.goto(sites.url("products.html"))
             return await page.title()
 
@@ -138,20 +137,18 @@ def test_runs_share_one_launch_and_a_retired_browser_waits_for_its_runs(loop, si
 
     async def scenario() -> None:
         async with contextlib.AsyncExitStack() as first_runs:
-            contexts = await asyncio.gather(
-                *(first_runs.enter_async_context(room.context()) for _ in range(3))
+            pages = await asyncio.gather(
+                *(first_runs.enter_async_context(room.run_page()) for _ in range(3))
             )
             assert room.launches == 1
             assert room.runs_in_browser == 3
             old = _chromium_pids(marker)
             await room.retire_browser()
-            async with room.context() as later:
+            async with room.run_page() as later:
                 assert room.launches == 2
-                page = await later.new_page()
-                await page.goto(sites.url("products.html"))
+                await later.goto(sites.url("products.html"))
             # The retired browser still serves the runs that were in it.
-            for context in contexts:
-                page = await context.new_page()
+            for page in pages:
                 await page.goto(sites.url("products.html"))
                 assert await page.title() == "Gadget Store"
             assert set(old) <= set(_chromium_pids(marker))
@@ -217,8 +214,7 @@ def test_the_run_is_recorded_as_a_video_that_plays_in_chromium(
     assert video.read_bytes()[:4] == b"\x1a\x45\xdf\xa3"  # an EBML (webm) file
 
     async def playable() -> tuple[float, int]:
-        async with room.context() as context:
-            page = await context.new_page()
+        async with room.run_page() as page:
             data = video.read_bytes()
             await page.route(
                 "http://video.test/run.webm",

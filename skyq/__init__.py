@@ -14,13 +14,20 @@ from skyq.client import (
     RequestOptions,
     UnprocessableEntityError,
 )
-from skyq.schemas import RunEngine, RunStatus, TaskRunRequest, TaskRunResponse
+from skyq.schemas import (
+    BrowserSessionResponse,
+    RunEngine,
+    RunStatus,
+    TaskRunRequest,
+    TaskRunResponse,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ApiError",
     "AsyncClient",
+    "BrowserSessionResponse",
     "Client",
     "ForbiddenError",
     "NotFoundError",

@@ -38,9 +38,9 @@ class Dispatcher:
             published += self.dispatch(organization_id)
         return published
 
-    def _publish(self, run_id: str, priority: int) -> bool:
+    def _publish(self, run_id: str, priority: int, worker: str | None) -> bool:
         try:
-            self.queue.enqueue(run_id, priority)
+            self.queue.enqueue(run_id, priority, worker=worker)
         except QueueUnavailableError:
             # The run stays in the outbox; the reaper's next pass publishes it.
             log.warning("broker unavailable; run kept in the outbox", extra={"run_id": run_id})

@@ -4,7 +4,9 @@
     ├── ConfigurationError        settings missing or contradictory (a usage error)
     ├── InvalidRequestError       a task request that cannot run (field named)
     ├── RunNotFoundError          no run with that id (for this organization)
-    │   └── BatchNotFoundError    no batch with that id
+    │   ├── BatchNotFoundError    no batch with that id
+    │   └── BrowserSessionNotFoundError  no browser session with that id
+    ├── BrowserSessionEndedError  a run names a session that is closed, expired or lost
     ├── RunBusyError              another live attempt holds the run (retry later)
     ├── InfrastructureError       skyq's own services failed, not the task: an attempt
     │   │                         that meets one is given up, never ends the run
@@ -59,6 +61,14 @@ def invalid_request(exc: ValidationError) -> InvalidRequestError:
 
 class BatchNotFoundError(RunNotFoundError):
     """No batch with that id is visible (answers 404 like a run)."""
+
+
+class BrowserSessionNotFoundError(RunNotFoundError):
+    """No browser session with that id is visible (answers 404 like a run)."""
+
+
+class BrowserSessionEndedError(SkyqError):
+    """A browser session that can take no more runs: closed, timed out or lost."""
 
 
 class RunBusyError(SkyqError):

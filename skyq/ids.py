@@ -41,3 +41,7 @@ def action_id() -> str:
 
 def organization_id() -> str:
     return new_id("o")
+
+
+def browser_session_id() -> str:
+    return new_id("pbs")

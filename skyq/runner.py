@@ -12,7 +12,7 @@ import socket
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,10 +24,12 @@ from skyq import metrics
 from skyq.agent import Agent, AgentResult, AgentTask
 from skyq.agent.recorder import StepReport
 from skyq.browser import BrowserOptions, BrowserRoom, PageTimings, PlaywrightPage
+from skyq.browser.sessions import BrowserSessions, SessionPage
 from skyq.config import Settings
 from skyq.db import RunStore
 from skyq.db.models import Run
 from skyq.db.run_store import ClaimState
+from skyq.db.session_store import BrowserSessionStore, ensure_open
 from skyq.egress import egress_policy
 from skyq.egress.proxy import RunRoute
 from skyq.engines import ensure_supported
@@ -79,6 +81,10 @@ class RunServices:
     room: BrowserRoom
     llm_factory: Callable[[ModelConfig], LLM] = field(default=default_llm)
     uploads: ThreadPoolExecutor = field(default_factory=upload_pool)
+    sessions: BrowserSessions = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.sessions = BrowserSessions(self.room)
 
 
 def record_request(
@@ -251,29 +257,9 @@ async def _drive(run: Run, services: RunServices, recorder: StoredRunRecorder) -
         time_limit_seconds=settings.run_timeout_seconds,
         verification_codes=bool(request.totp_identifier or request.totp_url),
     )
-    proxy = resolve_proxy(request.proxy_location, settings.proxy_locations)
-    timings = PageTimings(
-        navigation_seconds=settings.navigation_timeout_seconds,
-        action_seconds=settings.action_timeout_seconds,
-        download_seconds=settings.download_timeout_seconds,
-    )
-    policy = egress_policy(settings)
     with tempfile.TemporaryDirectory(prefix="skyq-video-") as video_dir:
         recording = Path(video_dir) / "run.webm"
-        async with services.room.run_page(
-            user_agent=request.user_agent,
-            extra_http_headers=request.extra_http_headers,
-            proxy=proxy,
-            egress=RunRoute(run.run_id, policy, upstream=proxy) if policy else None,
-            record_to=recording,
-        ) as run_page:
-            page = PlaywrightPage(
-                run_page,
-                timings,
-                max_nodes=settings.max_elements_in_prompt,
-                max_text=settings.max_text_chars_in_prompt,
-                max_download_bytes=settings.max_file_bytes,
-            )
+        async with _browser_page(run, request, services, recording) as (page, session):
             files = RunFiles(
                 run,
                 services.store,
@@ -289,18 +275,70 @@ async def _drive(run: Run, services: RunServices, recorder: StoredRunRecorder) -
                 egress=egress_policy(settings),
             )
             agent = Agent(task, llm=llm, page=page, recorder=recorder, files=files, codes=codes)
-            result = await agent.run()
-            with contextlib.suppress(SkyqError):
-                shot = await page.screenshot()
-                recorder.save_artifact(
-                    recorder.last_step_id, ArtifactType.screenshot_final, shot, "jpg"
-                )
+            try:
+                result = await agent.run()
+                with contextlib.suppress(SkyqError):
+                    shot = await page.screenshot()
+                    recorder.save_artifact(
+                        recorder.last_step_id, ArtifactType.screenshot_final, shot, "jpg"
+                    )
+            finally:
+                if session is not None:  # the page stays open for the session's next run
+                    page.detach()
+                    session.element_ids_used(page.next_element_id)
         # The recording is complete once the run's page is given back.
         try:
             await _keep_recording(recording, recorder)
         except Exception:  # a lost recording must not fail a run that did its work
             log.warning("recording lost", extra={"run_id": run.run_id}, exc_info=True)
     return result
+
+
+@contextlib.asynccontextmanager
+async def _browser_page(
+    run: Run, request: TaskRunRequest, services: RunServices, record_to: Path
+) -> AsyncIterator[tuple[PlaywrightPage, SessionPage | None]]:
+    """The run's page: a fresh context's, or its browser session's (whose user agent,
+    headers and proxy were set when the session opened)."""
+    settings = services.settings
+    session_id = request.browser_session_id
+    if session_id is None:
+        proxy = resolve_proxy(request.proxy_location, settings.proxy_locations)
+        policy = egress_policy(settings)
+        async with services.room.run_page(
+            user_agent=request.user_agent,
+            extra_http_headers=request.extra_http_headers,
+            proxy=proxy,
+            egress=RunRoute(run.run_id, policy, upstream=proxy) if policy else None,
+            record_to=record_to,
+        ) as page:
+            yield _driver(page, settings), None
+        return
+    rows = BrowserSessionStore(services.store)
+    ensure_open(await asyncio.to_thread(rows.get, session_id))
+    async with services.sessions.page(session_id, record_to) as held:
+        await asyncio.to_thread(rows.set_runnable, session_id, run.run_id)
+        try:
+            yield _driver(held.page, settings, held.first_element_id), held
+        finally:
+            with contextlib.suppress(SkyqError):
+                await asyncio.to_thread(rows.set_runnable, session_id, None)
+
+
+def _driver(page: Any, settings: Settings, first_element_id: int = 1) -> PlaywrightPage:
+    timings = PageTimings(
+        navigation_seconds=settings.navigation_timeout_seconds,
+        action_seconds=settings.action_timeout_seconds,
+        download_seconds=settings.download_timeout_seconds,
+    )
+    return PlaywrightPage(
+        page,
+        timings,
+        max_nodes=settings.max_elements_in_prompt,
+        max_text=settings.max_text_chars_in_prompt,
+        max_download_bytes=settings.max_file_bytes,
+        first_element_id=first_element_id,
+    )
 
 
 async def _keep_recording(path: Path, recorder: StoredRunRecorder) -> None:

@@ -27,11 +27,16 @@ from skyq.bootstrap import open_run_store
 from skyq.browser import BrowserRoom
 from skyq.browser.memory import tree_pss_bytes
 from skyq.config import Settings
+from skyq.db.session_store import BrowserSessionStore
 from skyq.errors import SkyqError
 from skyq.links import Links
 from skyq.loop_thread import LoopThread
 from skyq.politeness import DomainGate
+from skyq.queue import RunQueue
 from skyq.runner import RunServices, browser_options
+from skyq.schemas import BrowserSessionStatus
+from skyq.session_endings import end_session
+from skyq.session_keeper import SessionKeeper
 from skyq.storage import open_artifact_store
 from skyq.webhooks import WebhookSender
 
@@ -44,6 +49,13 @@ class WorkerState:
     services: RunServices
     webhooks: WebhookSender
     gate: DomainGate | None  # None: no per-site limits
+    sessions: SessionKeeper | None = None  # made by the first browser session opened here
+
+    def keeper(self, worker: str) -> SessionKeeper:
+        """The keeper of this process's browser sessions; ``worker`` is its Celery node."""
+        if self.sessions is None:
+            self.sessions = SessionKeeper(self.services, worker)
+        return self.sessions
 
     def admit(self, run_id: str) -> float:
         """0 when the run may start now; else seconds until it asks again."""
@@ -125,10 +137,36 @@ def stop() -> None:
     if _state is None:
         return
     try:
+        _end_sessions(_state)
         _state.loop.run(_state.services.room.close(), timeout=20)
     finally:
         _state.loop.stop()
         _state = None
+
+
+def _end_sessions(state: WorkerState) -> None:
+    """The browser sessions held here end with this process; runs waiting for them are
+    failed now rather than left for the scheduler to find."""
+    if state.sessions is None:
+        return
+    from workers.celery_app import app
+
+    closed = state.loop.run(state.sessions.close_all(), timeout=20)
+    rows = BrowserSessionStore(state.services.store)
+    settings = state.services.settings
+    for browser_session_id in closed:
+        try:
+            end_session(
+                state.services.store,
+                RunQueue(app),
+                settings.dispatch_window_per_org,
+                rows.get(browser_session_id),
+                BrowserSessionStatus.failed,
+                "the worker holding it stopped",
+                tell_worker=False,
+            )
+        except SkyqError:  # the database is away: the scheduler ends it once its lease is out
+            log.warning("session not ended", extra={"browser_session_id": browser_session_id})
 
 
 def _forks(pool: Any) -> bool:

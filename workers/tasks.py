@@ -13,9 +13,16 @@ from skyq import reaper
 from skyq.agent.recorder import StepReport
 from skyq.dispatch import Dispatcher
 from skyq.errors import InfrastructureError, RunBusyError
-from skyq.queue import REAP_TASK, RUN_TASK, WEBHOOK_TASK, RunQueue
+from skyq.queue import (
+    CLOSE_SESSION_TASK,
+    OPEN_SESSION_TASK,
+    REAP_TASK,
+    RUN_TASK,
+    WEBHOOK_TASK,
+    RunQueue,
+)
 from skyq.runner import RunServices, execute_run, record_request
-from skyq.schemas import TaskRunResponse
+from skyq.schemas import BrowserSessionStatus, TaskRunResponse
 from skyq.webhooks import webhook_due
 from workers import process
 from workers.celery_app import app
@@ -131,3 +138,27 @@ def reap() -> dict[str, list[str]]:
     dispatcher = _dispatcher(services, RunQueue(app))
     done = reaper.reap(dispatcher, lease_seconds=services.settings.lease_seconds)
     return {"published": done.published, "requeued": done.requeued}
+
+
+@app.task(name=OPEN_SESSION_TASK, bind=True, Request=BROKER_LOSS_REQUEST)
+def open_browser_session(self: Task, browser_session_id: str) -> dict[str, str]:
+    """Open a browser session in this worker's browser; its runs come to this worker's
+    own queue from now on (only threads-pool workers read the sessions queue: a
+    prefork child could not be addressed)."""
+    worker = process.start()
+    keeper = worker.keeper(self.request.hostname)
+    status = worker.loop.run(keeper.open(browser_session_id), timeout=120)
+    if status == BrowserSessionStatus.running:
+        # Runs already sent for it waited for a worker to hold it: this one.
+        org = keeper.rows.get(browser_session_id).organization_id
+        _dispatcher(worker.services, RunQueue(app)).dispatch(org)
+    return {"browser_session_id": browser_session_id, "status": status.value}
+
+
+@app.task(name=CLOSE_SESSION_TASK, bind=True, Request=BROKER_LOSS_REQUEST)
+def close_browser_session(self: Task, browser_session_id: str) -> dict[str, object]:
+    """Give back the context of a session that ended (closed by its caller, or timed
+    out): sent to the worker that holds it."""
+    worker = process.start()
+    closed = worker.loop.run(worker.keeper(self.request.hostname).close(browser_session_id))
+    return {"browser_session_id": browser_session_id, "closed": closed}

@@ -13,7 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from skyq import __version__
-from skyq.api import batches, credentials, metrics, pages, runs
+from skyq.api import batches, browser_sessions, credentials, metrics, pages, runs
 from skyq.api.error_handlers import install_error_handlers
 from skyq.api.limits import Limits
 from skyq.api.run_endings import RunEndings
@@ -58,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.skyq = state
     app.include_router(runs.router)
     app.include_router(batches.router)
+    app.include_router(browser_sessions.router)
     app.include_router(credentials.router)
     app.include_router(pages.router)
     app.include_router(metrics.router)

@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from skyq.errors import (
+    BrowserSessionEndedError,
     ConfigurationError,
     DatabaseUnavailableError,
     InvalidRequestError,
@@ -25,6 +26,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RunNotFoundError)
     async def not_found(_: Request, exc: RunNotFoundError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=404)
+
+    @app.exception_handler(BrowserSessionEndedError)
+    async def session_ended(_: Request, exc: BrowserSessionEndedError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=409)
 
     @app.exception_handler(QueueUnavailableError)
     async def queue_down(_: Request, exc: QueueUnavailableError) -> JSONResponse:

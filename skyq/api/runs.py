@@ -15,7 +15,9 @@ from fastapi.concurrency import run_in_threadpool
 from skyq.api.auth import Caller, Organization, State
 from skyq.api.state import ApiState
 from skyq.db.models import Run, utcnow
+from skyq.db.session_store import BrowserSessionStore, ensure_open
 from skyq.engines import ensure_supported
+from skyq.errors import BrowserSessionNotFoundError, InvalidRequestError
 from skyq.proxies import resolve_proxy
 from skyq.responses import artifact_response, timeline
 from skyq.schemas import (
@@ -47,6 +49,8 @@ def run_task(
     With an ``Idempotency-Key`` header, a retried POST returns the run it made."""
     ensure_supported(body)
     resolve_proxy(body.proxy_location, state.settings.proxy_locations)
+    if body.browser_session_id is not None:
+        ensure_session_open(state, key.organization_id, body.browser_session_id)
     updates: dict[str, object] = {}
     if x_user_agent and not body.user_agent:
         updates["user_agent"] = x_user_agent  # Skyvern's SDK sends it as a header
@@ -73,6 +77,17 @@ def run_task(
     # passes.
     state.dispatcher.dispatch(key.organization_id)
     return state.response(run)
+
+
+def ensure_session_open(state: ApiState, organization_id: str, browser_session_id: str) -> None:
+    """422 naming the field for a session that is not there; 409 for one that ended."""
+    try:
+        row = BrowserSessionStore(state.store).get(browser_session_id, organization_id)
+    except BrowserSessionNotFoundError:
+        raise InvalidRequestError(
+            "browser_session_id", f"no browser session {browser_session_id!r}"
+        ) from None
+    ensure_open(row)
 
 
 def _replayed(state: ApiState, run: Run, digest: str) -> TaskRunResponse:

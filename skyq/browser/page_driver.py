@@ -83,24 +83,45 @@ class PlaywrightPage:
         max_nodes: int = 1500,
         max_text: int = 40_000,
         max_download_bytes: int = 100 * 2**20,
+        first_element_id: int = 1,
     ) -> None:
         self.page = page
         self.timings = timings
         self.max_nodes = max_nodes
         self.max_text = max_text
         self.max_download_bytes = max_download_bytes
-        self._next_id = 1
+        self._next_id = first_element_id
         self._frames: dict[str, Frame] = {}
         self._downloads: list[asyncio.Task[FileData | None]] = []
         self._crashed = False
         self._navigations = 0
         self._shot: tuple[bytes, float] | None = None
         self._cdp: CDPSession | None = None
+        self._tabs: list[Page] = []
         page.on("crash", self._on_crash)
         page.on("framenavigated", self._on_navigated)
         page.on("download", self._on_download)
         # Downloads from popups and new tabs count too.
-        page.context.on("page", lambda opened: opened.on("download", self._on_download))
+        page.context.on("page", self._on_tab)
+
+    @property
+    def next_element_id(self) -> int:
+        """The id the next element found would get (a browser session's next run goes
+        on from here: the ids written so far stay in its pages)."""
+        return self._next_id
+
+    def detach(self) -> None:
+        """Stop listening to the page: it outlives this run (a browser session's)."""
+        self.page.remove_listener("crash", self._on_crash)
+        self.page.remove_listener("framenavigated", self._on_navigated)
+        self.page.remove_listener("download", self._on_download)
+        self.page.context.remove_listener("page", self._on_tab)
+        for tab in self._tabs:
+            tab.remove_listener("download", self._on_download)
+
+    def _on_tab(self, opened: Page) -> None:
+        self._tabs.append(opened)
+        opened.on("download", self._on_download)
 
     @property
     def url(self) -> str:

@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
-class _Held:
+class HeldContext:
     """A context handed out, with what it takes to give it back."""
 
     browser: Browser
@@ -122,37 +122,54 @@ class BrowserRoom:
         run's own proxy from there); without it, straight to ``proxy`` if given. With
         ``record_to`` (and ffmpeg) the page is recorded there as webm from the moment
         the run has it; the file is complete once this has exited."""
-        held = await self._open(user_agent, extra_http_headers, proxy, egress)
+        held = await self.hold(
+            user_agent=user_agent, extra_http_headers=extra_http_headers, proxy=proxy, egress=egress
+        )
         try:
-            page = await held.context.new_page()
+            page = await self.new_page(held)
+            async with self.recording(page, record_to):
+                yield page
+        finally:
+            await self.give_back(held)
+
+    async def new_page(self, held: HeldContext) -> Page:
+        try:
+            return await held.context.new_page()
         except PlaywrightError as exc:
-            await self._release(held)
             raise BrowserError(f"cannot open a page: {_first_line(exc)}") from exc
-        recording = bool(record_to and self.can_record and await self._record(page, record_to))
+
+    @contextlib.asynccontextmanager
+    async def recording(self, page: Page, path: Path | None) -> AsyncIterator[None]:
+        """Record ``page`` to ``path`` (webm) meanwhile, when ffmpeg is there; the file is
+        complete once this has exited. A recording that cannot start leaves the run
+        unrecorded, never failed."""
+        recording = bool(path and self.can_record and await self._record(page, path))
         try:
-            yield page
+            yield
         finally:
             if recording:
                 with contextlib.suppress(PlaywrightError, TimeoutError):
                     await asyncio.wait_for(page.screencast.stop(), CLOSE_TIMEOUT_SECONDS)
-            await self._release(held)
 
     async def _record(self, page: Page, path: Path) -> bool:
         width, height = self.options.video_size
         try:
             await page.screencast.start(path=path, size={"width": width, "height": height})
-        except PlaywrightError:  # a run goes on unrecorded rather than not at all
+        except PlaywrightError:
             log.warning("recording not started", exc_info=True)
             return False
         return True
 
-    async def _open(
+    async def hold(
         self,
-        user_agent: str | None,
-        extra_http_headers: dict[str, str] | None,
-        proxy: Proxy | None,
-        egress: RunRoute | None,
-    ) -> _Held:
+        *,
+        user_agent: str | None = None,
+        extra_http_headers: dict[str, str] | None = None,
+        proxy: Proxy | None = None,
+        egress: RunRoute | None = None,
+    ) -> HeldContext:
+        """A fresh context of the process's browser, until ``give_back``: a run's, or a
+        browser session's for as long as the session lives."""
         token = self.egress.register(egress) if egress is not None else None
         options: dict[str, Any] = {
             "user_agent": user_agent,
@@ -186,15 +203,15 @@ class BrowserRoom:
             }
         return {"proxy": proxy.playwright()} if proxy is not None else {}
 
-    async def _new_context(self, options: dict[str, Any], token: str | None) -> _Held:
+    async def _new_context(self, options: dict[str, Any], token: str | None) -> HeldContext:
         browser = await self.browser()
         width, height = self.options.viewport
         context = await browser.new_context(
             viewport={"width": width, "height": height}, accept_downloads=True, **options
         )
-        return _Held(browser, context, token)
+        return HeldContext(browser, context, token)
 
-    async def _release(self, held: _Held) -> None:
+    async def give_back(self, held: HeldContext) -> None:
         # A wedged page can make close() hang; the next run must not wait on it.
         with contextlib.suppress(PlaywrightError, TimeoutError):
             await asyncio.wait_for(held.context.close(), CLOSE_TIMEOUT_SECONDS)

@@ -276,7 +276,7 @@ def worker(
     On prefork each child owns one Chromium; on threads the runs share the worker's.
     Other options are passed to `celery worker` as they are."""
     from skyq.llm.litellm_client import preload
-    from skyq.queue import RUNS_QUEUE, WEBHOOKS_QUEUE
+    from skyq.queue import RUNS_QUEUE, SESSIONS_QUEUE, WEBHOOKS_QUEUE
     from workers import orphans
     from workers.celery_app import app
 
@@ -296,6 +296,8 @@ def worker(
     preload()
     orphans.start()
     queues = f"{RUNS_QUEUE},{WEBHOOKS_QUEUE}"
+    if pool == "threads":  # browser sessions live in one process: the threads pool's
+        queues += f",{SESSIONS_QUEUE}"
     argv = ["worker", "-Q", queues, "-P", pool, "--loglevel", loglevel, "-E"]
     if concurrency:
         argv += ["--concurrency", str(concurrency)]

@@ -11,7 +11,13 @@ from pydantic import BaseModel
 
 from skyq.client.errors import error_for
 from skyq.client.options import RequestOptions
-from skyq.schemas import ArtifactResponse, RunStatus, TaskRunResponse, TimelineEntry
+from skyq.schemas import (
+    ArtifactResponse,
+    BrowserSessionResponse,
+    RunStatus,
+    TaskRunResponse,
+    TimelineEntry,
+)
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 DEFAULT_MAX_RETRIES = 2
@@ -142,6 +148,53 @@ class AsyncClient:
     ) -> list[TimelineEntry]:
         data = await self._request("GET", f"/v1/runs/{run_id}/timeline", options=request_options)
         return [TimelineEntry.model_validate(item) for item in data]
+
+    # browser sessions -------------------------------------------------------------
+
+    async def create_browser_session(
+        self,
+        *,
+        timeout: int | None = None,
+        proxy_location: str | dict[str, Any] | None = None,
+        url: str | None = None,
+        request_options: RequestOptions | None = None,
+    ) -> BrowserSessionResponse:
+        """A browser kept open across runs (pass its ``browser_session_id`` to
+        ``run_task``); ``timeout`` in minutes (default 60), after which it is closed."""
+        body = {"timeout": timeout, "proxy_location": proxy_location, "url": url}
+        data = await self._request(
+            "POST",
+            "/v1/browser_sessions",
+            json={k: v for k, v in body.items() if v is not None},
+            options=request_options,
+        )
+        return BrowserSessionResponse.model_validate(data)
+
+    async def get_browser_session(
+        self, browser_session_id: str, *, request_options: RequestOptions | None = None
+    ) -> BrowserSessionResponse:
+        data = await self._request(
+            "GET", f"/v1/browser_sessions/{browser_session_id}", options=request_options
+        )
+        return BrowserSessionResponse.model_validate(data)
+
+    async def get_browser_sessions(
+        self, *, request_options: RequestOptions | None = None
+    ) -> list[BrowserSessionResponse]:
+        """The sessions that are starting or open."""
+        data = await self._request("GET", "/v1/browser_sessions", options=request_options)
+        return [BrowserSessionResponse.model_validate(item) for item in data]
+
+    async def close_browser_session(
+        self, browser_session_id: str, *, request_options: RequestOptions | None = None
+    ) -> BrowserSessionResponse:
+        data = await self._request(
+            "POST",
+            f"/v1/browser_sessions/{browser_session_id}/close",
+            json={},
+            options=request_options,
+        )
+        return BrowserSessionResponse.model_validate(data)
 
     async def wait_for_run(
         self,

@@ -47,6 +47,10 @@ class Client:
     get_run_artifacts = _blocking(AsyncClient.get_run_artifacts)
     get_run_timeline = _blocking(AsyncClient.get_run_timeline)
     wait_for_run = _blocking(AsyncClient.wait_for_run)
+    create_browser_session = _blocking(AsyncClient.create_browser_session)
+    get_browser_session = _blocking(AsyncClient.get_browser_session)
+    get_browser_sessions = _blocking(AsyncClient.get_browser_sessions)
+    close_browser_session = _blocking(AsyncClient.close_browser_session)
 
     def close(self) -> None:
         self._loop.run(self._async.aclose())

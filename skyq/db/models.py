@@ -70,7 +70,7 @@ class Run(SQLModel, table=True):
     input_tokens: int = 0
     output_tokens: int = 0
     llm_cost: float = 0.0
-    browser_session_id: str | None = Field(default=None, max_length=64)
+    browser_session_id: str | None = Field(default=None, max_length=64, index=True)
     api_key_id: str | None = Field(default=None, max_length=64)
     idempotency_key: str | None = Field(default=None, max_length=200)
     request_hash: str | None = Field(default=None, max_length=64)
@@ -185,3 +185,27 @@ class TotpCode(SQLModel, table=True):
     source: str | None = Field(default=None, max_length=100)
     expired_at: datetime | None = _when(nullable=True)
     created_at: datetime = _when()
+
+
+class BrowserSession(SQLModel, table=True):
+    """A browser kept open across runs, held by one worker process (``worker`` is the
+    Celery node whose own queue its runs are sent to)."""
+
+    __tablename__ = "browser_sessions"
+
+    browser_session_id: str = Field(primary_key=True, max_length=64)
+    organization_id: str = Field(foreign_key="organizations.organization_id", index=True)
+    status: str = Field(max_length=16, index=True)
+    timeout_minutes: int
+    url: str | None = Field(default=None, sa_type=Text)
+    proxy_location: Any = Field(default=None, sa_type=JSON, nullable=True)
+    worker: str | None = Field(default=None, max_length=200)
+    # Renewed by the holding process; past it, the scheduler fails the session.
+    lease_expires_at: datetime | None = _when(nullable=True)
+    runnable_type: str | None = Field(default=None, max_length=32)
+    runnable_id: str | None = Field(default=None, max_length=64)
+    failure_reason: str | None = Field(default=None, sa_type=Text)
+    started_at: datetime | None = _when(nullable=True)
+    completed_at: datetime | None = _when(nullable=True)
+    created_at: datetime = _when()
+    modified_at: datetime = _when()

@@ -23,6 +23,7 @@ from skyq.db.models import (
     Action,
     Artifact,
     Batch,
+    BrowserSession,
     Organization,
     Run,
     Step,
@@ -386,10 +387,10 @@ class RunStore:
         return Claim(ClaimState.busy, retry_after=0.0)
 
     def dispatch(
-        self, organization_id: str, window: int, publish: Callable[[str, int], bool]
+        self, organization_id: str, window: int, publish: Callable[[str, int, str | None], bool]
     ) -> list[str]:
         """Hand the organization's waiting runs (highest priority, then oldest first)
-        to ``publish`` (run id, priority) while fewer than
+        to ``publish`` (run id, priority, the worker holding its browser session) while fewer than
         ``window`` of its runs are on the queue or running (0: no window); returns the
         ones it published.
 
@@ -413,17 +414,29 @@ class RunStore:
                 )
                 count = select(func.count()).select_from(in_flight.subquery())
                 free = max(0, window - int(session.exec(count).one()))
+            # A run for a browser session goes to the worker holding it, so it waits
+            # until a worker has opened the session.
             waiting = (
-                select(Run.run_id, Run.priority)
+                select(Run.run_id, Run.priority, BrowserSession.worker)
+                .outerjoin(
+                    BrowserSession,
+                    col(BrowserSession.browser_session_id) == col(Run.browser_session_id),
+                )
                 .where(Run.organization_id == organization_id)
                 .where(col(Run.status).in_([s.value for s in STARTABLE]))
                 .where(col(Run.enqueued_at).is_(None))
+                .where(
+                    or_(
+                        col(Run.browser_session_id).is_(None),
+                        col(BrowserSession.status) == "running",
+                    )
+                )
                 .order_by(col(Run.priority).desc(), col(Run.created_at))
                 .limit(free)
             )
             sent = []
-            for run_id, priority in session.exec(waiting).all() if free else []:
-                if not publish(run_id, priority):
+            for run_id, priority, worker in session.exec(waiting).all() if free else []:
+                if not publish(run_id, priority, worker):
                     break
                 sent.append(run_id)
             if sent:
@@ -447,19 +460,25 @@ class RunStore:
         with self.session() as session:
             return list(session.exec(query).all())
 
-    def expired_leases(self, grace_seconds: float, limit: int = 100) -> list[tuple[str, int]]:
-        """Runs (id, priority) marked running whose attempt stopped renewing its lease:
-        their worker is gone (a whole-worker kill leaves no one to hand the message
-        back)."""
+    def expired_leases(
+        self, grace_seconds: float, limit: int = 100
+    ) -> list[tuple[str, int, str | None]]:
+        """Runs (id, priority, the worker holding their browser session) marked running
+        whose attempt stopped renewing its lease: their worker is gone (a whole-worker
+        kill leaves no one to hand the message back)."""
         cutoff = utcnow() - timedelta(seconds=grace_seconds)
         query = (
-            select(Run.run_id, Run.priority)
+            select(Run.run_id, Run.priority, BrowserSession.worker)
+            .outerjoin(
+                BrowserSession,
+                col(BrowserSession.browser_session_id) == col(Run.browser_session_id),
+            )
             .where(Run.status == RunStatus.running.value)
             .where(col(Run.lease_expires_at) < cutoff)
             .limit(limit)
         )
         with self.session() as session:
-            return [(run_id, priority) for run_id, priority in session.exec(query).all()]
+            return [tuple(row) for row in session.exec(query).all()]  # type: ignore[misc]
 
     def renew_lease(self, run_id: str, owner: str, lease_seconds: float) -> bool:
         statement = (

@@ -20,6 +20,10 @@ RUN_TASK = "skyq.run_task"
 WEBHOOKS_QUEUE = "skyq.webhooks"
 WEBHOOK_TASK = "skyq.send_webhook"
 REAP_TASK = "skyq.reap"
+# Opening a browser session: taken by any worker that can hold one (threads pool).
+SESSIONS_QUEUE = "skyq.sessions"
+OPEN_SESSION_TASK = "skyq.open_browser_session"
+CLOSE_SESSION_TASK = "skyq.close_browser_session"
 # kombu's Redis priority lists (its defaults, named here because queue depth is read
 # over all of them).
 PRIORITY_STEPS = [0, 3, 6, 9]
@@ -53,7 +57,11 @@ def celery_config(settings: Settings) -> dict[str, Any]:
             RUN_TASK: {"queue": RUNS_QUEUE},
             WEBHOOK_TASK: {"queue": WEBHOOKS_QUEUE},
             REAP_TASK: {"queue": WEBHOOKS_QUEUE},
+            OPEN_SESSION_TASK: {"queue": SESSIONS_QUEUE},
         },
+        # Each worker also reads a queue of its own ("<node>.dq2"): the runs and the
+        # close of the browser sessions it holds are sent there.
+        "worker_direct": True,
         # `skyq beat` sends the reaper this often; it hands runs whose worker died back
         # to the queue, so a run never stays 'running' for a dead worker.
         "beat_schedule": {

@@ -6,14 +6,19 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery
+from celery.utils.nodenames import worker_direct
+from kombu.entity import Queue
 from kombu.exceptions import KombuError, OperationalError
 
 from skyq.errors import QueueUnavailableError
 from skyq.queue.app import (
+    CLOSE_SESSION_TASK,
+    OPEN_SESSION_TASK,
     PRIORITY_SEP,
     PRIORITY_STEPS,
     RUN_TASK,
     RUNS_QUEUE,
+    SESSIONS_QUEUE,
     WEBHOOK_TASK,
     WEBHOOKS_QUEUE,
 )
@@ -23,12 +28,13 @@ class RunQueue:
     def __init__(self, app: Celery) -> None:
         self.app = app
 
-    def enqueue(self, run_id: str, priority: int = 5) -> None:
+    def enqueue(self, run_id: str, priority: int = 5, *, worker: str | None = None) -> None:
         """Send the run to the workers; the message's task id is the run id.
-        ``priority``: skyq's 0-9, higher sooner (kombu's Redis lists run lower first)."""
+        ``priority``: skyq's 0-9, higher sooner (kombu's Redis lists run lower first).
+        ``worker``: the node holding the run's browser session, which alone can run it."""
         self._send(
             RUN_TASK,
-            RUNS_QUEUE,
+            worker_direct(worker) if worker else RUNS_QUEUE,
             {"run_id": run_id},
             task_id=run_id,
             priority=broker_priority(priority),
@@ -37,10 +43,20 @@ class RunQueue:
     def enqueue_webhook(self, run_id: str) -> None:
         self._send(WEBHOOK_TASK, WEBHOOKS_QUEUE, {"run_id": run_id})
 
+    def open_session(self, browser_session_id: str) -> None:
+        self._send(OPEN_SESSION_TASK, SESSIONS_QUEUE, {"browser_session_id": browser_session_id})
+
+    def close_session(self, browser_session_id: str, worker: str) -> None:
+        self._send(
+            CLOSE_SESSION_TASK,
+            worker_direct(worker),
+            {"browser_session_id": browser_session_id},
+        )
+
     def _send(
         self,
         task: str,
-        queue: str,
+        queue: str | Queue,
         kwargs: dict[str, str],
         task_id: str | None = None,
         priority: int | None = None,

@@ -1,6 +1,11 @@
 """Wire models: what crosses the API, the SDK and the queue."""
 
 from skyq.schemas.batch import BatchRequest, BatchResponse, BatchRunEntry
+from skyq.schemas.browser_session import (
+    BrowserSessionResponse,
+    BrowserSessionStatus,
+    CreateBrowserSessionRequest,
+)
 from skyq.schemas.enums import (
     ENGINE_RUN_TYPES,
     SCREENSHOT_TYPES,
@@ -29,6 +34,9 @@ __all__ = [
     "BatchRequest",
     "BatchResponse",
     "BatchRunEntry",
+    "BrowserSessionResponse",
+    "BrowserSessionStatus",
+    "CreateBrowserSessionRequest",
     "FileInfo",
     "LLMUsage",
     "RunEngine",

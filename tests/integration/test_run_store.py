@@ -151,7 +151,7 @@ def test_dispatch_fills_the_window_once_however_many_dispatch_at_once(store):
     published: list[str] = []
 
     def dispatch(_: int) -> list[str]:
-        return store.dispatch(org, 4, lambda run_id, _: published.append(run_id) is None)
+        return store.dispatch(org, 4, lambda run_id, *_: published.append(run_id) is None)
 
     with ThreadPoolExecutor(6) as pool:
         sent = [run_id for batch in pool.map(dispatch, range(6)) for run_id in batch]
@@ -175,7 +175,7 @@ def test_dispatch_sends_higher_priority_first_and_keeps_order_within_one(store):
     urgent = store.create_run(org, TaskRunRequest(prompt="now", priority=9))
     plain = store.create_run(org, TaskRunRequest(prompt="plain"))
     sent: list[tuple[str, int]] = []
-    store.dispatch(org, 0, lambda run_id, priority: sent.append((run_id, priority)) is None)
+    store.dispatch(org, 0, lambda run_id, priority, _: sent.append((run_id, priority)) is None)
     assert sent == [
         (urgent.run_id, 9),
         (plain.run_id, 5),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 import threading
 from dataclasses import dataclass, field
 from functools import partial
@@ -15,6 +16,7 @@ import pyotp
 
 SITES = Path(__file__).parent
 TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DP"
+ACCOUNT_PASSWORD = "correct horse battery"
 
 NEVER_LOADS_HEAD = (
     "<!doctype html><html><head><meta charset='utf-8'><title>Still loading</title></head>"
@@ -48,8 +50,12 @@ class FixtureHandler(SimpleHTTPRequestHandler):
         super().do_GET()
 
     def do_POST(self) -> None:
-        """The totp_url endpoint: answers the current code of the fixture's secret."""
+        """The account sign-in form, or the totp_url endpoint: it answers the current
+        code of the fixture's secret."""
         body = self.rfile.read(int(self.headers.get("content-length") or 0))
+        if self.path.startswith("/account/login"):
+            self.account_login(body)
+            return
         self.sites.totp_requests.append(SeenRequest(self.path, dict(self.headers.items()), body))
         code = self.sites.totp.now()
         self.sites.codes_served.append(code)
@@ -98,6 +104,31 @@ class FixtureHandler(SimpleHTTPRequestHandler):
         page = f"<!doctype html><html><head><meta charset='utf-8'></head><body><h1>{text}</h1>"
         self._send(200, "text/html; charset=utf-8", page.encode())
 
+    def account_login(self, body: bytes) -> None:
+        """Signs in alice (password in ACCOUNT_PASSWORD) with a session cookie."""
+        form = parse_qs(body.decode())
+        if form.get("user") == ["alice"] and form.get("pass") == [ACCOUNT_PASSWORD]:
+            token = secrets.token_hex(8)
+            self.sites.account_sessions.add(token)
+            self._send(303, "text/plain", b"", location="/account", set_cookie=f"sid={token}")
+            return
+        self._send(303, "text/plain", b"", location="/signin.html?error=1")
+
+    def account(self) -> None:
+        """The signed-in page; without the cookie, a pointer to the sign-in form."""
+        cookies = dict(
+            part.strip().split("=", 1)
+            for part in self.headers.get("cookie", "").split(";")
+            if "=" in part
+        )
+        if cookies.get("sid") in self.sites.account_sessions:
+            text = "<h1>Signed in as alice</h1><p>Balance: $42.00</p>"
+        else:
+            text = "<h1>Please sign in</h1><a href='/signin.html'>Sign in</a>"
+        head = "<!doctype html><html><head><meta charset='utf-8'><title>Account</title></head>"
+        page = f"{head}<body>{text}"
+        self._send(200, "text/html; charset=utf-8", page.encode())
+
 
 ROUTES = {
     "/never-loads": FixtureHandler.never_loads,
@@ -105,6 +136,7 @@ ROUTES = {
     "/loop302": FixtureHandler.redirect_loop,
     "/redirect": FixtureHandler.redirect,
     "/2fa/verify": FixtureHandler.verify_code,
+    "/account": FixtureHandler.account,
 }
 
 
@@ -116,6 +148,7 @@ class FixtureSites:
         self.totp = pyotp.TOTP(TOTP_SECRET)
         self.codes_served: list[str] = []
         self.totp_requests: list[SeenRequest] = []
+        self.account_sessions: set[str] = set()
         self.stopping = threading.Event()
         handler = type("Handler", (FixtureHandler,), {"sites": self})
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(SITES)))

@@ -24,6 +24,7 @@ from skyq import metrics
 from skyq.agent import Agent, AgentResult, AgentTask
 from skyq.agent.recorder import StepReport
 from skyq.browser import BrowserOptions, BrowserRoom, PageTimings, PlaywrightPage
+from skyq.browser.cdp import websocket_url
 from skyq.browser.sessions import BrowserSessions, SessionPage
 from skyq.config import Settings
 from skyq.db import RunStore
@@ -298,10 +299,20 @@ async def _drive(run: Run, services: RunServices, recorder: StoredRunRecorder) -
 async def _browser_page(
     run: Run, request: TaskRunRequest, services: RunServices, record_to: Path
 ) -> AsyncIterator[tuple[PlaywrightPage, SessionPage | None]]:
-    """The run's page: a fresh context's, or its browser session's (whose user agent,
-    headers and proxy were set when the session opened)."""
+    """The run's page: a fresh context's, its browser session's (whose user agent,
+    headers and proxy were set when the session opened), or a new one in the caller's
+    own browser at ``browser_address``."""
     settings = services.settings
     session_id = request.browser_session_id
+    if request.browser_address:
+        endpoint = await websocket_url(
+            request.browser_address, request.cdp_connect_headers, egress_policy(settings)
+        )
+        async with services.room.attached_page(
+            endpoint, headers=request.cdp_connect_headers, record_to=record_to
+        ) as page:
+            yield _driver(page, settings), None
+        return
     if session_id is None:
         proxy = resolve_proxy(request.proxy_location, settings.proxy_locations)
         policy = egress_policy(settings)

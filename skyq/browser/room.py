@@ -30,6 +30,7 @@ from skyq.errors import BrowserError
 from skyq.proxies import Proxy
 
 CLOSE_TIMEOUT_SECONDS = 10.0
+CONNECT_TIMEOUT_SECONDS = 15.0
 log = logging.getLogger(__name__)
 
 
@@ -131,6 +132,42 @@ class BrowserRoom:
                 yield page
         finally:
             await self.give_back(held)
+
+    @contextlib.asynccontextmanager
+    async def attached_page(
+        self,
+        websocket_url: str,
+        *,
+        headers: dict[str, str] | None = None,
+        record_to: Path | None = None,
+    ) -> AsyncIterator[Page]:
+        """A new page in a caller's own Chromium (its default context, so its cookies
+        and logins), reached over CDP. Only that page is closed afterwards: the caller's
+        browser, its other pages and its state stay as they were."""
+        if self._playwright is None:
+            self._playwright = await async_playwright().start()
+        try:
+            browser = await self._playwright.chromium.connect_over_cdp(
+                websocket_url, headers=headers, timeout=CONNECT_TIMEOUT_SECONDS * 1000
+            )
+        except PlaywrightError as exc:
+            raise BrowserError(f"cannot attach to the browser: {_first_line(exc)}") from exc
+        try:
+            context = browser.contexts[0] if browser.contexts else await browser.new_context()
+            try:
+                page = await context.new_page()
+            except PlaywrightError as exc:
+                raise BrowserError(f"cannot open a page: {_first_line(exc)}") from exc
+            try:
+                async with self.recording(page, record_to):
+                    yield page
+            finally:
+                with contextlib.suppress(PlaywrightError, TimeoutError):
+                    await asyncio.wait_for(page.close(), CLOSE_TIMEOUT_SECONDS)
+        finally:
+            # On a browser reached over CDP this disconnects; it does not close it.
+            with contextlib.suppress(PlaywrightError, TimeoutError):
+                await asyncio.wait_for(browser.close(), CLOSE_TIMEOUT_SECONDS)
 
     async def new_page(self, held: HeldContext) -> Page:
         try:

@@ -10,13 +10,14 @@ from urllib.parse import urlsplit
 
 from jsonschema import SchemaError
 from jsonschema.validators import validator_for
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from skyq.schemas.enums import RunEngine, RunStatus, RunType
 
 MAX_STEPS_LIMIT = 1000
 SCHEMA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{0,199}")
 ALLOWED_URL_SCHEMES = ("http", "https")
+CDP_SCHEMES = ("http", "https", "ws", "wss")
 
 
 def check_http_url(url: str) -> str:
@@ -105,6 +106,25 @@ class TaskRunRequest(BaseModel):
     @classmethod
     def _urls_are_http(cls, value: str | None) -> str | None:
         return None if value is None else check_http_url(value)
+
+    @field_validator("browser_address")
+    @classmethod
+    def _cdp_address(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        parts = urlsplit(value)
+        if parts.scheme.lower() not in CDP_SCHEMES or not parts.hostname:
+            raise ValueError(
+                "must be a DevTools address: http(s)://host:port or ws(s)://host:port/..."
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _one_browser(self) -> TaskRunRequest:
+        if self.browser_address and self.browser_session_id:
+            raise ValueError("browser_address and browser_session_id: give one of them")
+        return self
 
     @field_validator("data_extraction_schema", mode="before")
     @classmethod

@@ -30,6 +30,8 @@ def test_schema_given_as_json_text_is_parsed():
         ),
         ({"prompt": "  "}, "prompt", "must not be blank"),
         ({"engine": "skyvern-9"}, "engine", "Input should be"),
+        ({"browser_address": "file:///tmp/x"}, "browser_address", "must be a DevTools address"),
+        ({"browser_address": "127.0.0.1:9222"}, "browser_address", "must be a DevTools address"),
     ],
 )
 def test_bad_requests_name_the_field(fields, loc, message):
@@ -91,3 +93,12 @@ def test_schema_problems_name_the_path():
 def test_run_ids_sort_by_creation():
     ids = [task_run_id() for _ in range(3)]
     assert all(i.startswith("tsk_") and len(i) == 23 for i in ids)
+
+
+def test_a_run_names_one_browser_at_most():
+    with pytest.raises(ValidationError) as caught:
+        TaskRunRequest(
+            prompt="x", browser_address="http://127.0.0.1:9222", browser_session_id="pbs_1"
+        )
+    assert "browser_address and browser_session_id: give one of them" in str(caught.value)
+    assert TaskRunRequest(prompt="x", browser_address="ws://h:1/devtools/browser/a").browser_address

@@ -5,7 +5,8 @@
     ├── InvalidRequestError       a task request that cannot run (field named)
     ├── RunNotFoundError          no run with that id (for this organization)
     │   ├── BatchNotFoundError    no batch with that id
-    │   └── BrowserSessionNotFoundError  no browser session with that id
+    │   ├── BrowserSessionNotFoundError  no browser session with that id
+    │   └── WorkflowNotFoundError no workflow with that id
     ├── BrowserSessionEndedError  a run names a session that is closed, expired or lost
     ├── RunBusyError              another live attempt holds the run (retry later)
     ├── InfrastructureError       skyq's own services failed, not the task: an attempt
@@ -65,6 +66,10 @@ class BatchNotFoundError(RunNotFoundError):
 
 class BrowserSessionNotFoundError(RunNotFoundError):
     """No browser session with that id is visible (answers 404 like a run)."""
+
+
+class WorkflowNotFoundError(RunNotFoundError):
+    """No workflow with that id is visible (answers 404 like a run)."""
 
 
 class BrowserSessionEndedError(SkyqError):

@@ -45,3 +45,15 @@ def organization_id() -> str:
 
 def browser_session_id() -> str:
     return new_id("pbs")
+
+
+def workflow_permanent_id() -> str:
+    return new_id("wpid")
+
+
+def script_revision_id() -> str:
+    return new_id("sr")
+
+
+def workflow_run_id() -> str:
+    return new_id("wr")

@@ -15,12 +15,15 @@ from skyq.schemas import (
     LLMUsage,
     RunStatus,
     RunType,
+    ScriptRunResponse,
     StepRecord,
     TaskRunRequest,
     TaskRunResponse,
     TimelineEntry,
+    WorkflowRunRequest,
 )
 from skyq.storage import ArtifactStore
+from skyq.workflow_runs import masked
 
 UrlFor = Callable[[Artifact], str]
 
@@ -69,12 +72,29 @@ def task_run_response(
         max_screenshot_scrolls=run.run_request.get("max_screenshot_scrolls"),
         errors=run.errors or [],
         step_count=run.step_count,
-        run_request=TaskRunRequest.model_validate(run.run_request),
+        run_request=stored_request(run),
+        script_run=ScriptRunResponse(
+            script_id=run.workflow_permanent_id,
+            script_revision_id=run.script_revision_id,
+            ai_fallback_triggered=run.ai_fallback_triggered,
+        )
+        if run.script_revision_id
+        else None,
+        workflow_permanent_id=run.workflow_permanent_id,
         title=run.title,
         llm_usage=LLMUsage(
             input_tokens=run.input_tokens, output_tokens=run.output_tokens, cost=run.llm_cost
         ),
     )
+
+
+def stored_request(run: Run) -> TaskRunRequest | WorkflowRunRequest:
+    """The request as the caller made it: a workflow run's names its workflow."""
+    if run.run_type == RunType.workflow_run.value:
+        request = dict(run.run_request)
+        request["parameters"] = masked(request.get("parameters") or {})
+        return WorkflowRunRequest.model_validate(request)
+    return TaskRunRequest.model_validate(run.run_request)
 
 
 def timeline(store: RunStore, run_id: str) -> list[TimelineEntry]:

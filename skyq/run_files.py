@@ -16,7 +16,7 @@ from skyq.db.models import Run
 from skyq.egress import EgressBlocked, EgressPolicy
 from skyq.egress import http as egress_http
 from skyq.errors import StorageError
-from skyq.schemas.task_run import check_http_url
+from skyq.schemas.checks import check_http_url
 from skyq.storage import ArtifactStore
 
 

@@ -18,6 +18,7 @@ from skyq.db.models import Action, Artifact, Run, Step, utcnow
 from skyq.llm.base import Usage
 from skyq.run_journal import RunJournal
 from skyq.schemas import ArtifactType
+from skyq.workflows.codegen import RecordedAction
 
 CONTENT_TYPES = {
     "jpg": "image/jpeg",
@@ -45,6 +46,8 @@ class StoredRunRecorder:
         self._steps: dict[str, Step] = {}
         self._step_started: dict[str, float] = {}
         self.last_step_id: str | None = None
+        # What a published workflow is written from: the actions that worked, in order.
+        self.done: list[RecordedAction] = []
 
     def cancel_requested(self) -> bool:
         # Read at once, not queued: a cancel is promised to stop the run at its next
@@ -104,6 +107,12 @@ class StoredRunRecorder:
         payload = action.model_dump(
             mode="json", exclude={"action_type", "id", "reasoning"}, exclude_none=True
         )
+        if outcome.target is not None:
+            payload["target"] = outcome.target
+        if outcome.ok:
+            self.done.append(
+                RecordedAction(action.action_type, outcome.target, payload, element_text)
+            )
         self.journal.write(
             self.store.add_action,
             Action(
@@ -118,6 +127,26 @@ class StoredRunRecorder:
                 reasoning=action.reasoning,
                 status="completed" if outcome.ok else "failed",
                 error=outcome.error,
+            ),
+        )
+
+    def record_code_step(
+        self, step_id: str, action_type: str, source: str, line: int, error: str | None
+    ) -> None:
+        """A statement of a workflow's code, performed: its line stands for the action
+        (with params[...] in it, never a value)."""
+        self.journal.write(
+            self.store.add_action,
+            Action(
+                action_id=ids.action_id(),
+                run_id=self.run.run_id,
+                step_id=step_id,
+                order=1,
+                action_type=action_type,
+                element_text=source[:500],
+                payload={"code": source, "line": line},
+                status="failed" if error else "completed",
+                error=error,
             ),
         )
 

@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +23,11 @@ from pydantic import ValidationError
 from skyq import metrics
 from skyq.agent import Agent, AgentResult, AgentTask
 from skyq.agent.recorder import StepReport
+from skyq.bootstrap import secret_key
 from skyq.browser import BrowserOptions, BrowserRoom, PageTimings, PlaywrightPage
 from skyq.browser.cdp import websocket_url
 from skyq.browser.sessions import BrowserSessions, SessionPage
+from skyq.code_runs import CodeRun, find_code
 from skyq.config import Settings
 from skyq.db import RunStore
 from skyq.db.models import Run
@@ -44,12 +46,14 @@ from skyq.errors import (
 )
 from skyq.llm import LLM, ModelConfig, resolve_model
 from skyq.proxies import resolve_proxy
+from skyq.publishing import publish
 from skyq.responses import task_run_response
 from skyq.run_files import RunFiles
 from skyq.run_journal import RunJournal, upload_pool
 from skyq.run_recorder import StoredRunRecorder
 from skyq.schema_registry import SchemaRegistry
 from skyq.schemas import ArtifactType, RunStatus, TaskRunRequest, TaskRunResponse
+from skyq.sealing import Sealer
 from skyq.storage import ArtifactStore
 from skyq.totp import RunCodes
 
@@ -83,9 +87,11 @@ class RunServices:
     llm_factory: Callable[[ModelConfig], LLM] = field(default=default_llm)
     uploads: ThreadPoolExecutor = field(default_factory=upload_pool)
     sessions: BrowserSessions = field(init=False)
+    sealer: Sealer = field(init=False)
 
     def __post_init__(self) -> None:
         self.sessions = BrowserSessions(self.room)
+        self.sealer = Sealer(secret_key(self.settings))
 
 
 def record_request(
@@ -241,8 +247,7 @@ async def _drive(run: Run, services: RunServices, recorder: StoredRunRecorder) -
     settings = services.settings
     request = TaskRunRequest.model_validate(run.run_request)
     ensure_supported(request)
-    model = resolve_model(settings, request.model_name)
-    llm = services.llm_factory(model)
+    code = await asyncio.to_thread(find_code, services.store, run, request, services.sealer)
     task = AgentTask(
         prompt=request.prompt,
         url=request.url,
@@ -253,7 +258,8 @@ async def _drive(run: Run, services: RunServices, recorder: StoredRunRecorder) -
         error_codes=dict(request.error_code_mapping or {}),
         include_history_in_verification=bool(request.include_action_history_in_verification),
         screenshot_scrolls=request.max_screenshot_scrolls or 0,
-        send_screenshots=model.send_screenshots,
+        # Known once the model is (a code run may never need one).
+        send_screenshots=settings.llm_send_screenshots,
         max_prompt_chars=settings.max_text_chars_in_prompt,
         time_limit_seconds=settings.run_timeout_seconds,
         verification_codes=bool(request.totp_identifier or request.totp_url),
@@ -275,9 +281,33 @@ async def _drive(run: Run, services: RunServices, recorder: StoredRunRecorder) -
                 poll_seconds=settings.totp_poll_seconds,
                 egress=egress_policy(settings),
             )
-            agent = Agent(task, llm=llm, page=page, recorder=recorder, files=files, codes=codes)
+
+            def make_agent(agent_task: AgentTask) -> Agent:
+                model = resolve_model(settings, request.model_name)
+                agent_task = replace(agent_task, send_screenshots=model.send_screenshots)
+                llm = services.llm_factory(model)
+                return Agent(
+                    agent_task, llm=llm, page=page, recorder=recorder, files=files, codes=codes
+                )
+
+            page.record_targets = request.publish_workflow or code is not None
             try:
-                result = await agent.run()
+                if code is not None:
+                    result = await CodeRun(
+                        code,
+                        run=run,
+                        request=request,
+                        task=task,
+                        page=page,
+                        recorder=recorder,
+                        store=services.store,
+                        make_agent=make_agent,
+                        fallback=bool(run.run_request.get("ai_fallback", True)),
+                    ).execute()
+                else:
+                    result = await make_agent(task).run()
+                    if request.publish_workflow and result.status == RunStatus.completed:
+                        await _publish(run, request, page, recorder, services, result)
                 with contextlib.suppress(SkyqError):
                     shot = await page.screenshot()
                     recorder.save_artifact(
@@ -293,6 +323,20 @@ async def _drive(run: Run, services: RunServices, recorder: StoredRunRecorder) -
         except Exception:  # a lost recording must not fail a run that did its work
             log.warning("recording lost", extra={"run_id": run.run_id}, exc_info=True)
     return result
+
+
+async def _publish(
+    run: Run,
+    request: TaskRunRequest,
+    page: PlaywrightPage,
+    recorder: StoredRunRecorder,
+    services: RunServices,
+    result: AgentResult,
+) -> None:
+    try:
+        await publish(run, request, page, recorder, services.store, result.output)
+    except SkyqError:  # the run did its work; it is just not published
+        log.warning("workflow not published", extra={"run_id": run.run_id}, exc_info=True)
 
 
 @contextlib.asynccontextmanager

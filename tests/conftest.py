@@ -16,8 +16,9 @@ from skyq.config import Settings
 from skyq.db import RunStore
 from skyq.loop_thread import LoopThread
 from skyq.runner import RunServices, browser_options, execute_run
-from skyq.schemas import TaskRunRequest, TaskRunResponse
+from skyq.schemas import TaskRunRequest, TaskRunResponse, WorkflowRunRequest
 from skyq.storage import ArtifactStore, open_artifact_store
+from skyq.workflow_runs import create_workflow_run
 from tests.fake_llm import FakeLLM
 from tests.sites.server import FixtureSites
 
@@ -94,6 +95,11 @@ class Embedded:
 
     def run(self, **request: Any) -> TaskRunResponse:
         row = self.store.create_run(self.org, TaskRunRequest(**request))
+        return self.loop.run(execute_run(row.run_id, self.services), timeout=120)
+
+    def run_workflow(self, workflow_id: str, **body: Any) -> TaskRunResponse:
+        request = WorkflowRunRequest(workflow_id=workflow_id, **body)
+        row = create_workflow_run(self.store, self.services.sealer, self.org, request)
         return self.loop.run(execute_run(row.run_id, self.services), timeout=120)
 
 

@@ -54,6 +54,8 @@ class AgentTask:
     max_prompt_chars: int = 40_000
     time_limit_seconds: float | None = None
     verification_codes: bool = False
+    # Where the step numbers start: after the steps a workflow's code already took.
+    first_step: int = 1
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,8 @@ class Agent:
         try:
             if self.task.url:
                 await self.page.goto(self.task.url)
-            for order in range(1, self.task.max_steps + 1):
+            first = self.task.first_step
+            for order in range(first, first + self.task.max_steps):
                 if self.recorder.cancel_requested():
                     return AgentResult(RunStatus.canceled, failure_reason="canceled by the caller")
                 if limit is not None and time.monotonic() - started > limit:

@@ -8,7 +8,7 @@ lives in ``skyq.browser``. A failed action is an ``ActionOutcome`` with ``ok=Fal
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Protocol
+from typing import Any, Protocol
 
 from skyq.agent.actions import AgentAction
 
@@ -52,6 +52,9 @@ class ActionOutcome:
     ok: bool
     error: str | None = None
     detail: str | None = None
+    # How to find the element again without skyq's ids (a published workflow's
+    # selector), when the page was asked to record targets.
+    target: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

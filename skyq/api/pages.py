@@ -15,7 +15,14 @@ from skyq.api.auth import State
 from skyq.api.state import ApiState
 from skyq.errors import RunNotFoundError, StorageError
 from skyq.responses import timeline
-from skyq.schemas import SCREENSHOT_TYPES, LLMUsage, RunStatus, TaskRunResponse, TimelineEntry
+from skyq.schemas import (
+    SCREENSHOT_TYPES,
+    LLMUsage,
+    RunStatus,
+    TaskRunRequest,
+    TaskRunResponse,
+    TimelineEntry,
+)
 
 router = APIRouter()
 Expires = Annotated[int, Query()]
@@ -88,7 +95,8 @@ def render_run_page(
         )
     output = json.dumps(response.output, indent=2, ensure_ascii=False)
     usage = response.llm_usage or LLMUsage()
-    title = response.title or (response.run_request.prompt if response.run_request else "")
+    request = response.run_request
+    title = response.title or (request.prompt if isinstance(request, TaskRunRequest) else "")
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>{e(response.run_id)} · skyq</title>
 {'<meta http-equiv="refresh" content="2">' if live else ""}

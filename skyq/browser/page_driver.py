@@ -11,7 +11,7 @@ import re
 import time
 from base64 import b64decode
 from collections.abc import Awaitable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -31,9 +31,10 @@ from skyq.agent.actions import (
     WaitAction,
 )
 from skyq.agent.page import ActionOutcome, FileData, Observation, PageNode
+from skyq.browser.targets import describe
 from skyq.egress.proxy import BLOCKED_HEADER
 from skyq.errors import BrowserError, NavigationError
-from skyq.schemas.task_run import check_http_url
+from skyq.schemas.checks import check_http_url
 
 log = logging.getLogger(__name__)
 OBSERVE_ATTEMPTS = 5
@@ -98,6 +99,7 @@ class PlaywrightPage:
         self._shot: tuple[bytes, float] | None = None
         self._cdp: CDPSession | None = None
         self._tabs: list[Page] = []
+        self.record_targets = False
         page.on("crash", self._on_crash)
         page.on("framenavigated", self._on_navigated)
         page.on("download", self._on_download)
@@ -371,10 +373,20 @@ class PlaywrightPage:
 
     async def act(self, action: AgentAction) -> ActionOutcome:
         timeout_ms = self.timings.action_seconds * 1000
+        # Described before acting: a click may take the element (and the page) away.
+        target = await self.target_of(action.element_id) if action.element_id else None
         outcome = await self._attempt(action.action_type, self._perform(action, timeout_ms))
         if outcome.ok:
             await self._settle(self.timings.settle_seconds)
-        return outcome
+        return replace(outcome, target=target) if target else outcome
+
+    async def target_of(self, element_id: str) -> dict[str, Any] | None:
+        """A selector for the element that does not depend on skyq's ids, when this page
+        records targets (a run that publishes a workflow); else None."""
+        frame = self._frames.get(element_id)
+        if not self.record_targets or frame is None:
+            return None
+        return await describe(self.page, frame, self._locate(element_id))
 
     async def _attempt(self, kind: str, operation: Awaitable[None]) -> ActionOutcome:
         """Run one browser operation; what went wrong is data for the model, except a

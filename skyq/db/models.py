@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Text, UniqueConstraint
+from sqlalchemy import JSON, DateTime, Text, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 
@@ -82,6 +82,11 @@ class Run(SQLModel, table=True):
     priority: int = Field(default=5, sa_column_kwargs={"server_default": "5"})
     batch_id: str | None = Field(default=None, max_length=64, index=True)
     batch_row: int | None = None
+    # The workflow a run published or ran, the code revision it ran, and whether the
+    # agent had to take over from that code.
+    workflow_permanent_id: str | None = Field(default=None, max_length=64)
+    script_revision_id: str | None = Field(default=None, max_length=64)
+    ai_fallback_triggered: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     created_at: datetime = _when(index=True)
     modified_at: datetime = _when()
     queued_at: datetime | None = _when(nullable=True)
@@ -209,3 +214,38 @@ class BrowserSession(SQLModel, table=True):
     completed_at: datetime | None = _when(nullable=True)
     created_at: datetime = _when()
     modified_at: datetime = _when()
+
+
+class Workflow(SQLModel, table=True):
+    """A published workflow (``wpid_``): the task it came from and its code's revisions."""
+
+    __tablename__ = "workflows"
+
+    workflow_permanent_id: str = Field(primary_key=True, max_length=64)
+    organization_id: str = Field(foreign_key="organizations.organization_id", index=True)
+    title: str = Field(sa_type=Text)
+    prompt: str = Field(sa_type=Text)
+    url: str | None = Field(default=None, sa_type=Text)
+    data_extraction_schema: Any = Field(default=None, sa_type=JSON, nullable=True)
+    # sha256 of (prompt, url): how a task run with run_with="code" finds its code.
+    task_key: str = Field(max_length=64, index=True)
+    source_run_id: str | None = Field(default=None, max_length=64)
+    latest_revision: int = 1
+    created_at: datetime = _when()
+    modified_at: datetime = _when()
+
+
+class WorkflowRevision(SQLModel, table=True):
+    """One version of a workflow's code; a revision is never changed, only added."""
+
+    __tablename__ = "workflow_revisions"
+    __table_args__ = (UniqueConstraint("workflow_permanent_id", "revision"),)
+
+    script_revision_id: str = Field(primary_key=True, max_length=64)
+    workflow_permanent_id: str = Field(foreign_key="workflows.workflow_permanent_id", index=True)
+    revision: int
+    code: str = Field(sa_type=Text)
+    # published (from a run), edited (by a person), regenerated (after an AI fallback)
+    origin: str = Field(max_length=16)
+    source_run_id: str | None = Field(default=None, max_length=64)
+    created_at: datetime = _when()

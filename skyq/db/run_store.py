@@ -31,7 +31,7 @@ from skyq.db.models import (
     utcnow,
 )
 from skyq.errors import BatchNotFoundError, DatabaseUnavailableError, RunNotFoundError
-from skyq.schemas import ENGINE_RUN_TYPES, TERMINAL_STATUSES, RunStatus, TaskRunRequest
+from skyq.schemas import ENGINE_RUN_TYPES, TERMINAL_STATUSES, RunStatus, RunType, TaskRunRequest
 
 STARTABLE = (RunStatus.created, RunStatus.queued)
 DEFAULT_PRIORITY = 5
@@ -113,9 +113,12 @@ class RunStore:
         idempotency_key: str | None = None,
         request_hash: str | None = None,
         enqueued: bool = False,
+        workflow: dict[str, Any] | None = None,
     ) -> tuple[Run, bool]:
         """The run and whether this call created it: an existing ``run_id`` or
-        ``idempotency_key`` (of the same organization) returns the run already there."""
+        ``idempotency_key`` (of the same organization) returns the run already there.
+        ``workflow``: a workflow run's request (workflow_id, parameters ...), kept with
+        the task ``request`` made from its workflow."""
         run_id = run_id or ids.task_run_id()
         if idempotency_key is not None:
             found = self.find_idempotent(organization_id, idempotency_key)
@@ -136,6 +139,10 @@ class RunStore:
                 request_hash=request_hash,
                 enqueued=enqueued,
             )
+            if workflow is not None:
+                run.run_type = RunType.workflow_run.value
+                run.run_request = {**run.run_request, **workflow}
+                run.workflow_permanent_id = str(workflow["workflow_id"])
             session.add(run)
             try:
                 session.commit()
@@ -516,6 +523,24 @@ class RunStore:
             errors=errors,
             finished_at=utcnow(),
         )
+
+    def set_workflow(
+        self,
+        run_id: str,
+        workflow_permanent_id: str,
+        *,
+        script_revision_id: str | None = None,
+        ai_fallback_triggered: bool | None = None,
+    ) -> None:
+        """Note the workflow the run published or ran (and the code revision it ran)."""
+        values: dict[str, Any] = {"workflow_permanent_id": workflow_permanent_id}
+        if script_revision_id is not None:
+            values["script_revision_id"] = script_revision_id
+        if ai_fallback_triggered is not None:
+            values["ai_fallback_triggered"] = ai_fallback_triggered
+        with self.session() as session:
+            session.exec(update(Run).where(col(Run.run_id) == run_id).values(**values))
+            session.commit()
 
     def request_cancel(self, run_id: str) -> bool:
         """Flag a live run for cancellation; the agent sees it at its next step boundary."""

@@ -23,6 +23,12 @@ from skyq.schemas.task_run import (
     TaskRunResponse,
 )
 from skyq.schemas.timeline import ActionRecord, ArtifactResponse, StepRecord, TimelineEntry
+from skyq.schemas.workflow import (
+    WorkflowCodeUpdate,
+    WorkflowResponse,
+    WorkflowRevisionResponse,
+    WorkflowRunRequest,
+)
 
 __all__ = [
     "ENGINE_RUN_TYPES",
@@ -47,4 +53,8 @@ __all__ = [
     "TaskRunRequest",
     "TaskRunResponse",
     "TimelineEntry",
+    "WorkflowCodeUpdate",
+    "WorkflowResponse",
+    "WorkflowRevisionResponse",
+    "WorkflowRunRequest",
 ]

@@ -8,7 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from skyq.schemas.task_run import FileInfo, check_http_url
+from skyq.schemas.checks import check_http_url
+from skyq.schemas.task_run import FileInfo
 
 DEFAULT_SESSION_MINUTES = 60
 MAX_SESSION_MINUTES = 24 * 60

@@ -12,27 +12,13 @@ from jsonschema import SchemaError
 from jsonschema.validators import validator_for
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from skyq.schemas.checks import check_http_url, check_run_with
 from skyq.schemas.enums import RunEngine, RunStatus, RunType
+from skyq.schemas.workflow import WorkflowRunRequest
 
 MAX_STEPS_LIMIT = 1000
 SCHEMA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{0,199}")
-ALLOWED_URL_SCHEMES = ("http", "https")
 CDP_SCHEMES = ("http", "https", "ws", "wss")
-
-
-def check_http_url(url: str) -> str:
-    """Return ``url`` stripped, or raise ValueError saying what is wrong with it."""
-    url = url.strip()
-    if any(ch.isspace() or ord(ch) < 32 for ch in url):
-        raise ValueError("must not contain spaces or control characters")
-    parts = urlsplit(url)
-    if not parts.scheme:
-        raise ValueError(f"{url!r} has no scheme; use http:// or https://")
-    if parts.scheme.lower() not in ALLOWED_URL_SCHEMES:
-        raise ValueError(f"scheme {parts.scheme!r} is not allowed; use http:// or https://")
-    if not parts.hostname:
-        raise ValueError(f"{url!r} has no host")
-    return url
 
 
 def normalize_extraction_schema(value: Any) -> dict[str, Any] | list[Any] | str | None:
@@ -106,6 +92,11 @@ class TaskRunRequest(BaseModel):
     @classmethod
     def _urls_are_http(cls, value: str | None) -> str | None:
         return None if value is None else check_http_url(value)
+
+    @field_validator("run_with")
+    @classmethod
+    def _run_with(cls, value: str | None) -> str | None:
+        return check_run_with(value)
 
     @field_validator("browser_address")
     @classmethod
@@ -185,6 +176,9 @@ class TaskRunResponse(BaseModel):
     script_run: ScriptRunResponse | None = None
     errors: list[dict[str, Any]] | None = None
     step_count: int | None = None
-    run_request: TaskRunRequest | None = None
+    # A workflow run's request is a WorkflowRunRequest (its workflow_id, parameters).
+    run_request: TaskRunRequest | WorkflowRunRequest | None = None
     title: str | None = None
+    # skyq's addition: the workflow this run published (publish_workflow) or ran.
+    workflow_permanent_id: str | None = None
     llm_usage: LLMUsage | None = None

@@ -47,6 +47,10 @@ class FixtureHandler(SimpleHTTPRequestHandler):
             if self.path.startswith(prefix):
                 route(self)
                 return
+        # A page that changed since a workflow was recorded on it.
+        path, _, query = self.path.partition("?")
+        if path in self.sites.variants:
+            self.path = self.sites.variants[path] + (f"?{query}" if query else "")
         super().do_GET()
 
     def do_POST(self) -> None:
@@ -149,6 +153,7 @@ class FixtureSites:
         self.codes_served: list[str] = []
         self.totp_requests: list[SeenRequest] = []
         self.account_sessions: set[str] = set()
+        self.variants: dict[str, str] = {}  # path -> the file served there instead
         self.stopping = threading.Event()
         handler = type("Handler", (FixtureHandler,), {"sites": self})
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(SITES)))

@@ -87,6 +87,16 @@ def find_code(
     return CodePlan(workflow, revision, script, values)
 
 
+def workflow_secrets(store: RunStore, run: Run, sealer: Sealer) -> dict[str, str]:
+    """A workflow run's secret parameters, for the agent to type by placeholder."""
+    if run.run_type != RunType.workflow_run.value:
+        return {}
+    workflows = WorkflowStore(store)
+    script = parse_script(workflows.revision(str(run.run_request["workflow_id"])).code)
+    given = opened(run.run_request.get("parameters") or {}, sealer)
+    return {name: str(given[name]) for name in script.secrets if given.get(name) is not None}
+
+
 class CodeRun:
     def __init__(
         self,
@@ -174,7 +184,14 @@ class CodeRun:
             f"\n\n(The first {done} steps were done by this task's recorded workflow; "
             f"then it stopped: {why}. Carry on from the page as it is now.)"
         )
-        task = replace(self.task, prompt=self.task.prompt + note, url=None, first_step=done + 2)
+        secrets = {name: str(plan.values[name]) for name in plan.script.secrets}
+        task = replace(
+            self.task,
+            prompt=self.task.prompt + note,
+            url=None,
+            first_step=done + 2,
+            secrets={**self.task.secrets, **secrets},
+        )
         result: AgentResult = await self.make_agent(task).run()
         if result.status != RunStatus.completed:
             return result
@@ -186,7 +203,7 @@ class CodeRun:
 
     async def _rewrite(self, done: int, output: Any) -> None:
         plan = self.plan
-        code = await write_code(
+        written = await write_code(
             self.run,
             self.request,
             self.page,
@@ -199,12 +216,16 @@ class CodeRun:
         revision = await asyncio.to_thread(
             WorkflowStore(self.store).add_revision,
             plan.workflow.workflow_permanent_id,
-            code,
+            written.code,
             "regenerated",
             self.run.run_id,
         )
         self.recorder.save_artifact(
-            self.recorder.last_step_id, ArtifactType.script_file, code.encode(), "py", "workflow.py"
+            self.recorder.last_step_id,
+            ArtifactType.script_file,
+            written.code.encode(),
+            "py",
+            "workflow.py",
         )
         log.info(
             "workflow code regenerated",

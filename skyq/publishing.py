@@ -15,7 +15,7 @@ from skyq.db.models import Run, WorkflowRevision
 from skyq.db.workflow_store import WorkflowStore
 from skyq.run_recorder import StoredRunRecorder
 from skyq.schemas import ArtifactType, TaskRunRequest
-from skyq.workflows.codegen import RecordedAction, Source, generate
+from skyq.workflows.codegen import RecordedAction, Source, Written, generate
 from skyq.workflows.script import parse_script
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ async def write_code(
     prefix: list[str] | None = None,
     parameters: dict[str, Any] | None = None,
     secrets: list[str] | None = None,
-) -> str:
+) -> Written:
     """The code for what the run did, checked to read back as skyq runs it."""
     plan = await extraction_plan(page.page, output) if output is not None else None
     source = Source(
@@ -40,9 +40,9 @@ async def write_code(
         url=request.url if not prefix else None,
         run_id=run.run_id,
     )
-    code = generate(source, actions, plan, prefix=prefix, parameters=parameters, secrets=secrets)
-    parse_script(code)  # what is stored is always what runs
-    return code
+    written = generate(source, actions, plan, prefix=prefix, parameters=parameters, secrets=secrets)
+    parse_script(written.code)  # what is stored is always what runs
+    return written
 
 
 async def publish(
@@ -53,12 +53,15 @@ async def publish(
     store: RunStore,
     output: Any,
 ) -> WorkflowRevision:
-    code = await write_code(run, request, page, recorder.done, output)
+    written = await write_code(run, request, page, recorder.done, output)
+    code = written.code
+    # A password given in the prompt is kept there as its placeholder: the agent types
+    # it by that name when it takes over, and the value comes with each run.
     workflow, revision = await asyncio.to_thread(
         WorkflowStore(store).publish,
         run.organization_id,
-        title=request.title or request.prompt.splitlines()[0][:100],
-        prompt=request.prompt,
+        title=written.scrub(request.title or request.prompt.splitlines()[0][:100]),
+        prompt=written.scrub(request.prompt),
         url=request.url,
         schema=request.data_extraction_schema,
         code=code,

@@ -27,7 +27,7 @@ from skyq.bootstrap import secret_key
 from skyq.browser import BrowserOptions, BrowserRoom, PageTimings, PlaywrightPage
 from skyq.browser.cdp import websocket_url
 from skyq.browser.sessions import BrowserSessions, SessionPage
-from skyq.code_runs import CodeRun, find_code
+from skyq.code_runs import CodeRun, find_code, workflow_secrets
 from skyq.config import Settings
 from skyq.db import RunStore
 from skyq.db.models import Run
@@ -248,6 +248,7 @@ async def _drive(run: Run, services: RunServices, recorder: StoredRunRecorder) -
     request = TaskRunRequest.model_validate(run.run_request)
     ensure_supported(request)
     code = await asyncio.to_thread(find_code, services.store, run, request, services.sealer)
+    secrets = await asyncio.to_thread(workflow_secrets, services.store, run, services.sealer)
     task = AgentTask(
         prompt=request.prompt,
         url=request.url,
@@ -263,6 +264,7 @@ async def _drive(run: Run, services: RunServices, recorder: StoredRunRecorder) -
         max_prompt_chars=settings.max_text_chars_in_prompt,
         time_limit_seconds=settings.run_timeout_seconds,
         verification_codes=bool(request.totp_identifier or request.totp_url),
+        secrets=secrets,
     )
     with tempfile.TemporaryDirectory(prefix="skyq-video-") as video_dir:
         recording = Path(video_dir) / "run.webm"

@@ -65,11 +65,10 @@ def create_workflow_run(
     api_key_id: str | None = None,
 ) -> Run:
     """The run row (``wr_``) of a workflow run, checked: the workflow is the caller's,
-    and its code can run with the parameters given (unless the agent is asked for)."""
+    and every parameter has a value (the agent needs the secrets too)."""
     workflow = WorkflowStore(store).get(str(body.workflow_id), organization_id)
     script = parse_script(WorkflowStore(store).revision(workflow.workflow_permanent_id).code)
-    if body.run_with != "agent":
-        script.values(body.parameters)  # raises naming a missing or unknown parameter
+    script.values(body.parameters)  # raises naming a missing or unknown parameter
     request = workflow_task(workflow, body)
     stored = stored_request(body, script, sealer)
     stored["workflow_id"] = workflow.workflow_permanent_id

@@ -24,7 +24,7 @@ from skyq.agent.actions import (
 )
 from skyq.agent.extraction import coerce, schema_problems
 from skyq.agent.page import ActionOutcome, Observation, PageDriver, redact, scrub
-from skyq.agent.prompts import PLACEHOLDER
+from skyq.agent.prompts import PLACEHOLDER, secret_placeholder
 from skyq.agent.recorder import CodeSource, FileSource, RunRecorder, StepReport
 from skyq.agent.replies import (
     ProtocolViolation,
@@ -56,6 +56,9 @@ class AgentTask:
     verification_codes: bool = False
     # Where the step numbers start: after the steps a workflow's code already took.
     first_step: int = 1
+    # Values the model types by placeholder ({{name}}) and never sees: passwords,
+    # secret workflow parameters. Scrubbed from everything recorded.
+    secrets: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -83,10 +86,14 @@ class Agent:
         self.recorder = recorder
         self.files = files
         self.codes = codes
-        self.secrets: frozenset[str] = frozenset()
+        self.secrets: frozenset[str] = frozenset(v for v in task.secrets.values() if v)
         self._last_step_id: str | None = None
         self.brief = prompts.TaskBrief(
-            task.prompt, task.schema, dict(task.error_codes), task.verification_codes
+            task.prompt,
+            task.schema,
+            dict(task.error_codes),
+            task.verification_codes,
+            tuple(task.secrets),
         )
         self.history: list[prompts.HistoryEntry] = []
         self.feedback: str | None = None
@@ -201,6 +208,8 @@ class Agent:
                 outcome = await self._upload(action)
             elif isinstance(action, InputTextAction) and PLACEHOLDER in action.text:
                 outcome = await self._type_code(action)
+            elif isinstance(action, InputTextAction) and self._names_secret(action.text):
+                outcome = await self._type_secret(action)
             else:
                 outcome = await self.page.act(action)
             self._record(order, step_id, index, action, outcome, element_text)
@@ -228,6 +237,22 @@ class Agent:
             return ActionOutcome(ok=False, error=str(exc))
         self.secrets |= {code}
         return await self.page.fill_secret(action.id, action.text.replace(PLACEHOLDER, code))
+
+    def _names_secret(self, text: str) -> bool:
+        return any(secret_placeholder(name) in text for name in self.task.secrets)
+
+    async def _type_secret(self, action: InputTextAction) -> ActionOutcome:
+        """The model typed a secret's placeholder: skyq types the value, masked, and
+        only on the run's own site, whatever a page tells the model."""
+        home, here = site_of(self.task.url or ""), site_of(self.page.url)
+        if home is not None and here != home:
+            return ActionOutcome(
+                ok=False, error=f"secrets are only typed on {home}, not on {here or 'this page'}"
+            )
+        text = action.text
+        for name, value in self.task.secrets.items():
+            text = text.replace(secret_placeholder(name), value)
+        return await self.page.fill_secret(action.id, text)
 
     async def _upload(self, action: UploadFileAction) -> ActionOutcome:
         if self.files is None:

@@ -60,6 +60,14 @@ CODE_HINT = (
     f'use input_text with text "{PLACEHOLDER}"; skyq types the real code in its place.'
 )
 ERROR_CODE_HINT = 'ERROR CODES (report a code in "errors" when its condition holds):'
+SECRET_HINT = (
+    "SECRETS: to type one of these, use input_text with its placeholder as the text; "
+    "skyq types the real value, which you never see:"
+)
+
+
+def secret_placeholder(name: str) -> str:
+    return "{{" + name + "}}"
 
 
 @dataclass(frozen=True)
@@ -91,6 +99,7 @@ class TaskBrief:
     schema: dict[str, Any] | list[Any] | None = None
     error_codes: dict[str, str] = field(default_factory=dict)
     verification_codes: bool = False
+    secret_names: tuple[str, ...] = ()
 
 
 # Elements with no content and no closing tag in HTML: their closing tag is noise.
@@ -156,6 +165,9 @@ def _task_block(brief: TaskBrief) -> str:
         parts.append(f"{ERROR_CODE_HINT}\n{codes}")
     if brief.verification_codes:
         parts.append(CODE_HINT)
+    if brief.secret_names:
+        names = ", ".join(f"{n} {secret_placeholder(n)}" for n in brief.secret_names)
+        parts.append(f"{SECRET_HINT} {names}")
     return "\n\n".join(parts)
 
 

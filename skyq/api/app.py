@@ -13,17 +13,26 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from skyq import __version__
-from skyq.api import batches, browser_sessions, credentials, metrics, pages, runs
+from skyq.api import (
+    batches,
+    browser_sessions,
+    credentials,
+    metrics,
+    pages,
+    runs,
+    workflows,
+)
 from skyq.api.error_handlers import install_error_handlers
 from skyq.api.limits import Limits
 from skyq.api.run_endings import RunEndings
 from skyq.api.state import ApiState
-from skyq.bootstrap import open_run_store
+from skyq.bootstrap import open_run_store, secret_key
 from skyq.config import Settings
 from skyq.db.key_store import KeyStore
 from skyq.links import Links
 from skyq.queue import RunQueue, make_celery
 from skyq.schema_registry import SchemaRegistry
+from skyq.sealing import Sealer
 from skyq.storage import open_artifact_store
 
 
@@ -41,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         schemas=SchemaRegistry.from_import_paths(settings.extraction_models),
         limits=Limits(settings, store),
         endings=RunEndings(settings.resolved_database_url),
+        sealer=Sealer(secret_key(settings)),
     )
 
     @contextlib.asynccontextmanager
@@ -59,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(runs.router)
     app.include_router(batches.router)
     app.include_router(browser_sessions.router)
+    app.include_router(workflows.router)
     app.include_router(credentials.router)
     app.include_router(pages.router)
     app.include_router(metrics.router)

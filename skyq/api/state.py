@@ -15,6 +15,7 @@ from skyq.links import Links
 from skyq.queue import RunQueue
 from skyq.schema_registry import SchemaRegistry
 from skyq.schemas import TaskRunResponse
+from skyq.sealing import Sealer
 from skyq.signing import Signer
 from skyq.storage import ArtifactStore
 
@@ -30,6 +31,7 @@ class ApiState:
     schemas: SchemaRegistry
     limits: Limits
     endings: RunEndings
+    sealer: Sealer  # secret workflow parameters and stored credentials, at rest
 
     @property
     def dispatcher(self) -> Dispatcher:

@@ -350,7 +350,9 @@ class PlaywrightPage:
             await locator.evaluate("el => { el.style.webkitTextSecurity = 'disc'; }")
             await locator.fill(value, timeout=self.timings.action_seconds * 1000)
 
-        return await self._attempt("input_text", fill_masked())
+        target = await self.target_of(element_id)
+        outcome = await self._attempt("input_text", fill_masked())
+        return replace(outcome, target=target) if target else outcome
 
     async def upload(self, element_id: str, file: FileData) -> ActionOutcome:
         kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"

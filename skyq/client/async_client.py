@@ -17,6 +17,7 @@ from skyq.schemas import (
     RunStatus,
     TaskRunResponse,
     TimelineEntry,
+    WorkflowResponse,
 )
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
@@ -148,6 +149,92 @@ class AsyncClient:
     ) -> list[TimelineEntry]:
         data = await self._request("GET", f"/v1/runs/{run_id}/timeline", options=request_options)
         return [TimelineEntry.model_validate(item) for item in data]
+
+    # workflows --------------------------------------------------------------------
+
+    async def run_workflow(
+        self,
+        workflow_id: str,
+        parameters: dict[str, Any] | None = None,
+        *,
+        title: str | None = None,
+        proxy_location: str | dict[str, Any] | None = None,
+        webhook_url: str | None = None,
+        totp_url: str | None = None,
+        totp_identifier: str | None = None,
+        browser_session_id: str | None = None,
+        browser_address: str | None = None,
+        max_screenshot_scrolls: int | None = None,
+        extra_http_headers: dict[str, str] | None = None,
+        run_with: str | None = None,
+        ai_fallback: bool | None = None,
+        wait_for_completion: bool = False,
+        timeout: float = 1800,
+        request_options: RequestOptions | None = None,
+    ) -> TaskRunResponse:
+        """Run a published workflow (``wpid_...``): its code, with no model, unless
+        ``run_with="agent"``; where the code fails and ``ai_fallback`` is on (the
+        default), the agent takes over."""
+        body = {
+            "workflow_id": workflow_id,
+            "parameters": parameters or {},
+            "title": title,
+            "proxy_location": proxy_location,
+            "webhook_url": webhook_url,
+            "totp_url": totp_url,
+            "totp_identifier": totp_identifier,
+            "browser_session_id": browser_session_id,
+            "browser_address": browser_address,
+            "max_screenshot_scrolls": max_screenshot_scrolls,
+            "extra_http_headers": extra_http_headers,
+            "run_with": run_with,
+            "ai_fallback": ai_fallback,
+        }
+        data = await self._request(
+            "POST",
+            "/v1/run/workflows",
+            json={k: v for k, v in body.items() if v is not None},
+            options=request_options,
+        )
+        run = TaskRunResponse.model_validate(data)
+        if not wait_for_completion:
+            return run
+        return await self.wait_for_run(run.run_id, timeout=timeout, request_options=request_options)
+
+    async def get_workflow(
+        self,
+        workflow_id: str,
+        *,
+        revision: int | None = None,
+        request_options: RequestOptions | None = None,
+    ) -> WorkflowResponse:
+        """The workflow with its code (the latest revision, or ``revision``)."""
+        data = await self._request(
+            "GET",
+            f"/v1/workflows/{workflow_id}",
+            params={"revision": revision} if revision else None,
+            options=request_options,
+        )
+        return WorkflowResponse.model_validate(data)
+
+    async def get_workflows(
+        self, *, request_options: RequestOptions | None = None
+    ) -> list[WorkflowResponse]:
+        data = await self._request("GET", "/v1/workflows", options=request_options)
+        return [WorkflowResponse.model_validate(item) for item in data]
+
+    async def update_workflow_code(
+        self, workflow_id: str, code: str, *, request_options: RequestOptions | None = None
+    ) -> WorkflowResponse:
+        """Store edited code as the workflow's next revision (checked first: code skyq
+        would not run is refused with its line)."""
+        data = await self._request(
+            "POST",
+            f"/v1/workflows/{workflow_id}/revisions",
+            json={"code": code},
+            options=request_options,
+        )
+        return WorkflowResponse.model_validate(data)
 
     # browser sessions -------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from typing import Any
 from skyq.workflows.script import HELPERS_MODULE
 
 INDENT = "    "
+PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,13 @@ class _Parameters:
     def value(self, text: str, target: dict[str, Any]) -> str:
         """``text`` as code: a parameter when the caller supplied it (it is in the
         prompt) or it went into a password field; a literal otherwise."""
+        named = PLACEHOLDER.fullmatch(text)
+        if named:  # the agent typed a secret by its placeholder: the same parameter
+            name = named.group(1)
+            self.defaults[name] = None
+            if name not in self.secrets:
+                self.secrets.append(name)
+            return f"params[{literal(name)}]"
         secret = bool(target.get("secret"))
         if not secret and (not text or text not in self.prompt):
             return literal(text)
@@ -95,6 +103,19 @@ class _Parameters:
         return name
 
 
+@dataclass(frozen=True)
+class Written:
+    code: str
+    # Values typed into secret fields, and the placeholder that stands for each: they
+    # stay out of the code, and out of the task's text where it is stored.
+    secrets: dict[str, str]
+
+    def scrub(self, text: str) -> str:
+        for value, placeholder in self.secrets.items():
+            text = text.replace(value, placeholder)
+        return text
+
+
 def generate(
     source: Source,
     actions: list[RecordedAction],
@@ -103,7 +124,7 @@ def generate(
     prefix: list[str] | None = None,
     parameters: dict[str, Any] | None = None,
     secrets: list[str] | None = None,
-) -> str:
+) -> Written:
     """The workflow's code. ``prefix``: statements of earlier code that worked (a
     regeneration after the agent took over), with the ``parameters`` and ``secrets``
     they use."""
@@ -120,9 +141,8 @@ def generate(
     if plan is not None:
         body.extend(f"return {_output(plan, 0)}".splitlines())
     # What went into a secret field stays out of the file, wherever else it was written.
-    title, prompt = source.title, source.prompt
-    for value, name in params.secret_values.items():
-        title, prompt = title.replace(value, f"<{name}>"), prompt.replace(value, f"<{name}>")
+    written = Written("", {v: "{{" + n + "}}" for v, n in params.secret_values.items()})
+    title, prompt = written.scrub(source.title), written.scrub(source.prompt)
     head = [
         f'"""{_docstring_line(title)}',
         "",
@@ -144,7 +164,7 @@ def generate(
     lines = [*head, "", "", "async def run(page, params):"]
     lines += [INDENT + line if line else "" for line in (body or ["pass"])]
     lines += ["", "", 'if __name__ == "__main__":', f"{INDENT}main(run, PARAMETERS)", ""]
-    return "\n".join(lines)
+    return Written("\n".join(lines), written.secrets)
 
 
 def _statement(action: RecordedAction, params: _Parameters) -> str | None:

@@ -39,7 +39,8 @@ def sign_in_model(call: Call) -> dict:
             {
                 "action_type": "input_text",
                 "id": call.id_of("label=Password"),
-                "text": ACCOUNT_PASSWORD,
+                # Told the password in the prompt, or only its placeholder.
+                "text": "{{password}}" if "{{password}}" in text else ACCOUNT_PASSWORD,
             },
             {"action_type": "click", "id": call.id_of(button)},
         ]
@@ -132,6 +133,9 @@ def test_replayed_with_no_model_and_again_after_the_page_changed(
     assert changed.output == {"user": "alice", "balance": 42.0}
     assert changed.script_run is not None and changed.script_run.ai_fallback_triggered is True
     assert fake_llm.kinds()[0] == "step"
+    # The agent typed the secret by its placeholder; the model never saw it.
+    assert "{{password}}" in fake_llm.calls[0].text
+    assert all(ACCOUNT_PASSWORD not in str(call.body) for call in fake_llm.calls)
     latest = WorkflowStore(embedded.store).revision(wpid)
     assert latest.revision == 2 and latest.origin == "regenerated"
     assert 'get_by_role("button", name="Continue", exact=True).click()' in latest.code
@@ -155,9 +159,14 @@ def test_parameters_are_checked_and_run_with_agent_uses_the_model(
         embedded.run_workflow(published.workflow_permanent_id)
     assert missing.value.field == "parameters.password"
     fake_llm.reset(sign_in_model)
-    agent = embedded.run_workflow(published.workflow_permanent_id, run_with="agent")
+    agent = embedded.run_workflow(
+        published.workflow_permanent_id,
+        run_with="agent",
+        parameters={"password": ACCOUNT_PASSWORD},
+    )
     assert agent.status == "completed" and agent.script_run is None
     assert fake_llm.kinds()[0] == "step"
+    assert all(ACCOUNT_PASSWORD not in str(call.body) for call in fake_llm.calls)
 
 
 def test_without_fallback_a_broken_step_fails_the_run_naming_the_line(

@@ -6,7 +6,8 @@
     ├── RunNotFoundError          no run with that id (for this organization)
     │   ├── BatchNotFoundError    no batch with that id
     │   ├── BrowserSessionNotFoundError  no browser session with that id
-    │   └── WorkflowNotFoundError no workflow with that id
+    │   ├── WorkflowNotFoundError no workflow with that id
+    │   └── CredentialNotFoundError   no credential with that id
     ├── BrowserSessionEndedError  a run names a session that is closed, expired or lost
     ├── RunBusyError              another live attempt holds the run (retry later)
     ├── InfrastructureError       skyq's own services failed, not the task: an attempt
@@ -70,6 +71,10 @@ class BrowserSessionNotFoundError(RunNotFoundError):
 
 class WorkflowNotFoundError(RunNotFoundError):
     """No workflow with that id is visible (answers 404 like a run)."""
+
+
+class CredentialNotFoundError(RunNotFoundError):
+    """No credential with that id is visible (answers 404 like a run)."""
 
 
 class BrowserSessionEndedError(SkyqError):

@@ -57,3 +57,7 @@ def script_revision_id() -> str:
 
 def workflow_run_id() -> str:
     return new_id("wr")
+
+
+def credential_id() -> str:
+    return new_id("cred")

@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from skyq import metrics
 from skyq.agent import Agent, AgentResult, AgentTask
-from skyq.agent.recorder import StepReport
+from skyq.agent.recorder import CodeSource, StepReport
 from skyq.bootstrap import secret_key
 from skyq.browser import BrowserOptions, BrowserRoom, PageTimings, PlaywrightPage
 from skyq.browser.cdp import websocket_url
@@ -30,6 +30,7 @@ from skyq.browser.sessions import BrowserSessions, SessionPage
 from skyq.code_runs import CodeRun, find_code, workflow_secrets
 from skyq.config import Settings
 from skyq.db import RunStore
+from skyq.db.credential_store import CredentialStore
 from skyq.db.models import Run
 from skyq.db.run_store import ClaimState
 from skyq.db.session_store import BrowserSessionStore, ensure_open
@@ -55,7 +56,7 @@ from skyq.schema_registry import SchemaRegistry
 from skyq.schemas import ArtifactType, RunStatus, TaskRunRequest, TaskRunResponse
 from skyq.sealing import Sealer
 from skyq.storage import ArtifactStore
-from skyq.totp import RunCodes
+from skyq.totp import RunCodes, SecretCodes
 
 log = logging.getLogger(__name__)
 
@@ -249,6 +250,13 @@ async def _drive(run: Run, services: RunServices, recorder: StoredRunRecorder) -
     ensure_supported(request)
     code = await asyncio.to_thread(find_code, services.store, run, request, services.sealer)
     secrets = await asyncio.to_thread(workflow_secrets, services.store, run, services.sealer)
+    login = None
+    if request.credential_id:
+        credentials = CredentialStore(services.store, services.sealer)
+        login = await asyncio.to_thread(
+            credentials.open, request.credential_id, run.organization_id
+        )
+        secrets = {**secrets, "password": login.password}
     task = AgentTask(
         prompt=request.prompt,
         url=request.url,
@@ -263,8 +271,11 @@ async def _drive(run: Run, services: RunServices, recorder: StoredRunRecorder) -
         send_screenshots=settings.llm_send_screenshots,
         max_prompt_chars=settings.max_text_chars_in_prompt,
         time_limit_seconds=settings.run_timeout_seconds,
-        verification_codes=bool(request.totp_identifier or request.totp_url),
+        verification_codes=bool(
+            request.totp_identifier or request.totp_url or (login and login.totp_secret)
+        ),
         secrets=secrets,
+        download_suffix=request.download_suffix,
     )
     with tempfile.TemporaryDirectory(prefix="skyq-video-") as video_dir:
         recording = Path(video_dir) / "run.webm"
@@ -276,13 +287,15 @@ async def _drive(run: Run, services: RunServices, recorder: StoredRunRecorder) -
                 max_bytes=settings.max_file_bytes,
                 egress=egress_policy(settings),
             )
-            codes = RunCodes(
+            codes: CodeSource = RunCodes(
                 run,
                 services.store,
                 wait_seconds=settings.totp_wait_seconds,
                 poll_seconds=settings.totp_poll_seconds,
                 egress=egress_policy(settings),
             )
+            if login is not None and login.totp_secret:
+                codes = SecretCodes(login.totp_secret)
 
             def make_agent(agent_task: AgentTask) -> Agent:
                 model = resolve_model(settings, request.model_name)
@@ -357,7 +370,7 @@ async def _browser_page(
         async with services.room.attached_page(
             endpoint, headers=request.cdp_connect_headers, record_to=record_to
         ) as page:
-            yield _driver(page, settings), None
+            yield _driver(page, settings, download_seconds=request.download_timeout), None
         return
     if session_id is None:
         proxy = resolve_proxy(request.proxy_location, settings.proxy_locations)
@@ -369,24 +382,30 @@ async def _browser_page(
             egress=RunRoute(run.run_id, policy, upstream=proxy) if policy else None,
             record_to=record_to,
         ) as page:
-            yield _driver(page, settings), None
+            yield _driver(page, settings, download_seconds=request.download_timeout), None
         return
     rows = BrowserSessionStore(services.store)
     ensure_open(await asyncio.to_thread(rows.get, session_id))
     async with services.sessions.page(session_id, record_to) as held:
         await asyncio.to_thread(rows.set_runnable, session_id, run.run_id)
         try:
-            yield _driver(held.page, settings, held.first_element_id), held
+            driver = _driver(held.page, settings, held.first_element_id, request.download_timeout)
+            yield driver, held
         finally:
             with contextlib.suppress(SkyqError):
                 await asyncio.to_thread(rows.set_runnable, session_id, None)
 
 
-def _driver(page: Any, settings: Settings, first_element_id: int = 1) -> PlaywrightPage:
+def _driver(
+    page: Any,
+    settings: Settings,
+    first_element_id: int = 1,
+    download_seconds: float | None = None,
+) -> PlaywrightPage:
     timings = PageTimings(
         navigation_seconds=settings.navigation_timeout_seconds,
         action_seconds=settings.action_timeout_seconds,
-        download_seconds=settings.download_timeout_seconds,
+        download_seconds=download_seconds or settings.download_timeout_seconds,
     )
     return PlaywrightPage(
         page,

@@ -20,6 +20,7 @@ from skyq.db.models import Run, TotpCode, utcnow
 from skyq.db.run_store import as_utc
 from skyq.egress import EgressBlocked, EgressPolicy
 from skyq.egress import http as egress_http
+from skyq.totp_secret import totp_now
 from skyq.webhooks import signature_headers
 
 _SIX = re.compile(r"(?<!\d)(\d{6})(?!\d)")
@@ -138,3 +139,14 @@ class RunCodes:
         except (httpx.HTTPError, ValueError, AttributeError):
             return None  # the endpoint may not be ready yet: ask again next poll
         return extract_code(str(code)) if code else None
+
+
+class SecretCodes:
+    """The agent's CodeSource for a credential that carries its TOTP secret: the
+    current code, made here as an authenticator app would."""
+
+    def __init__(self, secret: str) -> None:
+        self._secret = secret
+
+    async def __call__(self) -> str:
+        return totp_now(self._secret)

@@ -59,6 +59,8 @@ class AgentTask:
     # Values the model types by placeholder ({{name}}) and never sees: passwords,
     # secret workflow parameters. Scrubbed from everything recorded.
     secrets: dict[str, str] = field(default_factory=dict)
+    # Put before each downloaded file's extension ("report.csv" -> "report-q3.csv").
+    download_suffix: str | None = None
 
 
 @dataclass(frozen=True)
@@ -267,8 +269,9 @@ class Agent:
         self, step_id: str | None, *, order: int | None = None, wait_seconds: float = 0.0
     ) -> None:
         for file in await self.page.take_downloads(wait_seconds):
-            ext = _extension(file.name)
-            self.recorder.save_artifact(step_id, ArtifactType.download, file.data, ext, file.name)
+            name = _with_suffix(file.name, self.task.download_suffix)
+            ext = _extension(name)
+            self.recorder.save_artifact(step_id, ArtifactType.download, file.data, ext, name)
             if order is not None:
                 self.history.append(
                     prompts.HistoryEntry(
@@ -463,3 +466,10 @@ def _jsonable(value: Any) -> Any:
 
 def _json_bytes(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, default=str, indent=1).encode()
+
+
+def _with_suffix(name: str, suffix: str | None) -> str:
+    if not suffix:
+        return name
+    stem, dot, ext = name.rpartition(".")
+    return f"{stem}{suffix}.{ext}" if dot and stem else f"{name}{suffix}"

@@ -1,5 +1,6 @@
-"""POST /v1/credentials/totp: a one-time code (or the message that carries it) pushed
-for a totp_identifier, waited for by the runs that name that identifier."""
+"""/v1/credentials: logins stored for runs (the password and TOTP secret sealed at rest,
+never shown again), and POST /v1/credentials/totp: a one-time code (or the message that
+carries it) pushed for a totp_identifier, waited for by the runs that name it."""
 
 from __future__ import annotations
 
@@ -9,8 +10,15 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from skyq.api.auth import Organization, State
+from skyq.db.credential_store import CredentialStore
+from skyq.db.models import Credential
 from skyq.db.run_store import as_utc
 from skyq.errors import InvalidRequestError
+from skyq.schemas.credential import (
+    CreateCredentialRequest,
+    CredentialResponse,
+    CredentialView,
+)
 from skyq.totp import TotpStore, extract_code
 
 router = APIRouter(prefix="/v1")
@@ -56,5 +64,37 @@ def push_totp_code(body: TotpCodeCreate, state: State, org: Organization) -> Tot
         task_id=row.task_id,
         source=row.source,
         expired_at=as_utc(row.expired_at),
+        created_at=as_utc(row.created_at) or row.created_at,
+    )
+
+
+@router.post("/credentials", response_model=CredentialResponse)
+def create_credential(
+    body: CreateCredentialRequest, state: State, org: Organization
+) -> CredentialResponse:
+    return credential_response(CredentialStore(state.store, state.sealer).create(org, body))
+
+
+@router.get("/credentials", response_model=list[CredentialResponse])
+def list_credentials(state: State, org: Organization) -> list[CredentialResponse]:
+    return [credential_response(c) for c in CredentialStore(state.store, state.sealer).list(org)]
+
+
+@router.get("/credentials/{credential_id}", response_model=CredentialResponse)
+def get_credential(credential_id: str, state: State, org: Organization) -> CredentialResponse:
+    return credential_response(CredentialStore(state.store, state.sealer).get(credential_id, org))
+
+
+@router.delete("/credentials/{credential_id}", status_code=204)
+def delete_credential(credential_id: str, state: State, org: Organization) -> None:
+    CredentialStore(state.store, state.sealer).delete(credential_id, org)
+
+
+def credential_response(row: Credential) -> CredentialResponse:
+    return CredentialResponse(
+        credential_id=row.credential_id,
+        name=row.name,
+        credential_type=row.credential_type,
+        credential=CredentialView(username=row.username, totp_configured=bool(row.totp_sealed)),
         created_at=as_utc(row.created_at) or row.created_at,
     )

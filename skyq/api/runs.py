@@ -14,10 +14,11 @@ from fastapi.concurrency import run_in_threadpool
 
 from skyq.api.auth import Caller, Organization, State
 from skyq.api.state import ApiState
-from skyq.db.models import Run, utcnow
+from skyq.db.credential_store import CredentialStore
+from skyq.db.models import ApiKey, Credential, Run, utcnow
 from skyq.db.session_store import BrowserSessionStore, ensure_open
 from skyq.engines import ensure_supported
-from skyq.errors import BrowserSessionNotFoundError, InvalidRequestError
+from skyq.errors import BrowserSessionNotFoundError, CredentialNotFoundError, InvalidRequestError
 from skyq.proxies import resolve_proxy
 from skyq.responses import artifact_response, timeline
 from skyq.schemas import (
@@ -27,6 +28,8 @@ from skyq.schemas import (
     TaskRunResponse,
     TimelineEntry,
 )
+from skyq.schemas.credential import DownloadFilesRequest, LoginRequest
+from skyq.task_kinds import download_task, login_task
 from skyq.webhooks import webhook_due
 
 log = logging.getLogger(__name__)
@@ -47,16 +50,48 @@ def run_task(
 ) -> TaskRunResponse:
     """Start a task run: the row is written, the run is queued, the answer is immediate.
     With an ``Idempotency-Key`` header, a retried POST returns the run it made."""
-    ensure_supported(body)
-    resolve_proxy(body.proxy_location, state.settings.proxy_locations)
-    if body.browser_session_id is not None:
-        ensure_session_open(state, key.organization_id, body.browser_session_id)
     updates: dict[str, object] = {}
     if x_user_agent and not body.user_agent:
         updates["user_agent"] = x_user_agent  # Skyvern's SDK sends it as a header
     if x_max_steps_override and not body.max_steps:
         updates["max_steps"] = x_max_steps_override
-    request = state.schemas.resolve(body.model_copy(update=updates))
+    return start_task(state, key, body.model_copy(update=updates), idempotency_key)
+
+
+@router.post("/run/tasks/login", response_model=TaskRunResponse)
+def login(body: LoginRequest, state: State, key: Caller) -> TaskRunResponse:
+    """Log in with a stored credential. The model types the password by placeholder and
+    never sees it; a TOTP secret stored with the credential gives the
+    one-time code."""
+    credential = _credential(state, key.organization_id, body.credential_id)
+    return start_task(state, key, login_task(body, credential.username))
+
+
+def _credential(state: ApiState, organization_id: str, credential_id: str) -> Credential:
+    """The credential a request names; 422 naming the field when there is none."""
+    try:
+        return CredentialStore(state.store, state.sealer).get(credential_id, organization_id)
+    except CredentialNotFoundError:
+        raise InvalidRequestError("credential_id", f"no credential {credential_id!r}") from None
+
+
+@router.post("/run/tasks/download_files", response_model=TaskRunResponse)
+def download_files(body: DownloadFilesRequest, state: State, key: Caller) -> TaskRunResponse:
+    """Navigate to the files the goal names and download them: they come back in
+    ``downloaded_files``."""
+    return start_task(state, key, download_task(body))
+
+
+def start_task(
+    state: ApiState, key: ApiKey, body: TaskRunRequest, idempotency_key: str | None = None
+) -> TaskRunResponse:
+    ensure_supported(body)
+    resolve_proxy(body.proxy_location, state.settings.proxy_locations)
+    if body.browser_session_id is not None:
+        ensure_session_open(state, key.organization_id, body.browser_session_id)
+    if body.credential_id is not None:
+        _credential(state, key.organization_id, body.credential_id)
+    request = state.schemas.resolve(body)
     digest = hashlib.sha256(request.model_dump_json().encode()).hexdigest()
     if idempotency_key is not None:
         found = state.store.find_idempotent(key.organization_id, idempotency_key)

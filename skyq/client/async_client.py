@@ -150,6 +150,121 @@ class AsyncClient:
         data = await self._request("GET", f"/v1/runs/{run_id}/timeline", options=request_options)
         return [TimelineEntry.model_validate(item) for item in data]
 
+    # logins, downloads and credentials ---------------------------------------------
+
+    async def login(
+        self,
+        *,
+        credential_id: str,
+        url: str | None = None,
+        credential_type: str = "skyvern",
+        prompt: str | None = None,
+        browser_session_id: str | None = None,
+        totp_identifier: str | None = None,
+        totp_url: str | None = None,
+        webhook_url: str | None = None,
+        proxy_location: str | dict[str, Any] | None = None,
+        wait_for_completion: bool = False,
+        timeout: float = 1800,
+        request_options: RequestOptions | None = None,
+    ) -> TaskRunResponse:
+        """Log in with a stored credential (``create_credential``); the model types the
+        password by placeholder and never sees it."""
+        body = {
+            "credential_id": credential_id,
+            "credential_type": credential_type,
+            "url": url,
+            "prompt": prompt,
+            "browser_session_id": browser_session_id,
+            "totp_identifier": totp_identifier,
+            "totp_url": totp_url,
+            "webhook_url": webhook_url,
+            "proxy_location": proxy_location,
+        }
+        return await self._start(
+            "/v1/run/tasks/login", body, wait_for_completion, timeout, request_options
+        )
+
+    async def download_files(
+        self,
+        *,
+        navigation_goal: str,
+        url: str | None = None,
+        download_suffix: str | None = None,
+        download_timeout: float | None = None,
+        max_steps_per_run: int | None = None,
+        browser_session_id: str | None = None,
+        webhook_url: str | None = None,
+        proxy_location: str | dict[str, Any] | None = None,
+        wait_for_completion: bool = False,
+        timeout: float = 1800,
+        request_options: RequestOptions | None = None,
+    ) -> TaskRunResponse:
+        """Navigate and download files; they come back in ``downloaded_files``."""
+        body = {
+            "navigation_goal": navigation_goal,
+            "url": url,
+            "download_suffix": download_suffix,
+            "download_timeout": download_timeout,
+            "max_steps_per_run": max_steps_per_run,
+            "browser_session_id": browser_session_id,
+            "webhook_url": webhook_url,
+            "proxy_location": proxy_location,
+        }
+        return await self._start(
+            "/v1/run/tasks/download_files", body, wait_for_completion, timeout, request_options
+        )
+
+    async def create_credential(
+        self,
+        *,
+        name: str,
+        credential: dict[str, Any],
+        credential_type: str = "password",
+        request_options: RequestOptions | None = None,
+    ) -> dict[str, Any]:
+        """Store a login: ``credential`` is {"username", "password", optional "totp"
+        (a base32 secret)}. The answer never shows the password or the secret again."""
+        data: dict[str, Any] = await self._request(
+            "POST",
+            "/v1/credentials",
+            json={"name": name, "credential_type": credential_type, "credential": credential},
+            options=request_options,
+        )
+        return data
+
+    async def get_credentials(
+        self, *, request_options: RequestOptions | None = None
+    ) -> list[dict[str, Any]]:
+        data: list[dict[str, Any]] = await self._request(
+            "GET", "/v1/credentials", options=request_options
+        )
+        return data
+
+    async def delete_credential(
+        self, credential_id: str, *, request_options: RequestOptions | None = None
+    ) -> None:
+        await self._request("DELETE", f"/v1/credentials/{credential_id}", options=request_options)
+
+    async def _start(
+        self,
+        path: str,
+        body: dict[str, Any],
+        wait_for_completion: bool,
+        timeout: float,
+        request_options: RequestOptions | None,
+    ) -> TaskRunResponse:
+        data = await self._request(
+            "POST",
+            path,
+            json={k: v for k, v in body.items() if v is not None},
+            options=request_options,
+        )
+        run = TaskRunResponse.model_validate(data)
+        if not wait_for_completion:
+            return run
+        return await self.wait_for_run(run.run_id, timeout=timeout, request_options=request_options)
+
     # workflows --------------------------------------------------------------------
 
     async def run_workflow(
@@ -190,16 +305,9 @@ class AsyncClient:
             "run_with": run_with,
             "ai_fallback": ai_fallback,
         }
-        data = await self._request(
-            "POST",
-            "/v1/run/workflows",
-            json={k: v for k, v in body.items() if v is not None},
-            options=request_options,
+        return await self._start(
+            "/v1/run/workflows", body, wait_for_completion, timeout, request_options
         )
-        run = TaskRunResponse.model_validate(data)
-        if not wait_for_completion:
-            return run
-        return await self.wait_for_run(run.run_id, timeout=timeout, request_options=request_options)
 
     async def get_workflow(
         self,
@@ -363,7 +471,7 @@ class AsyncClient:
                 continue
             if response.status_code >= 400:
                 raise error_for(response.status_code, _body(response))
-            return response.json()
+            return response.json() if response.content else None
         raise AssertionError("unreachable")  # the loop always returns or raises
 
 

@@ -249,3 +249,18 @@ class WorkflowRevision(SQLModel, table=True):
     origin: str = Field(max_length=16)
     source_run_id: str | None = Field(default=None, max_length=64)
     created_at: datetime = _when()
+
+
+class Credential(SQLModel, table=True):
+    """A login kept for runs (``cred_``): the password and TOTP secret sealed at rest."""
+
+    __tablename__ = "credentials"
+
+    credential_id: str = Field(primary_key=True, max_length=64)
+    organization_id: str = Field(foreign_key="organizations.organization_id", index=True)
+    name: str = Field(max_length=200)
+    credential_type: str = Field(max_length=32)
+    username: str = Field(sa_type=Text)
+    password_sealed: str = Field(sa_type=Text)
+    totp_sealed: str | None = Field(default=None, sa_type=Text)
+    created_at: datetime = _when()

@@ -75,6 +75,13 @@ class TaskRunRequest(BaseModel):
     browser_address: str | None = None
     run_with: str | None = None
     user_agent: str | None = None
+    # A stored login (POST /v1/credentials) whose username and password the model
+    # types by placeholder ({{username}}, {{password}}); see POST /v1/run/tasks/login.
+    credential_id: str | None = None
+    # Downloads: how long to wait for each, and a suffix for their file names (as
+    # POST /v1/run/tasks/download_files takes them).
+    download_timeout: float | None = Field(None, gt=0, le=3600)
+    download_suffix: str | None = Field(None, max_length=100)
     # skyq's own: 0-9, higher runs sooner (the broker and the organization's outbox
     # honour it). Skyvern's clients do not send it and get the default.
     priority: int | None = Field(None, ge=0, le=9)

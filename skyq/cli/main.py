@@ -111,7 +111,7 @@ def run(
     org = store.ensure_organization(settings.organization_name)
     run_row = store.create_run(org, request)
     try:
-        response = asyncio.run(_execute(run_row.run_id, settings, store, artifacts))
+        response = asyncio.run(execute_here(run_row.run_id, settings, store, artifacts))
     except KeyboardInterrupt:
         store.transition(
             run_row.run_id,
@@ -156,7 +156,7 @@ def _check_can_run(settings: Settings, request: TaskRunRequest) -> None:
         raise ConfigurationError(missing_chromium_message(settings.chromium_path))
 
 
-async def _execute(run_id: str, settings: Settings, store: RunStore, artifacts: Any) -> Any:
+async def execute_here(run_id: str, settings: Settings, store: RunStore, artifacts: Any) -> Any:
     from skyq.browser import BrowserRoom
     from skyq.runner import RunServices, browser_options, execute_run
 
@@ -263,6 +263,12 @@ def api(host: str | None, port: int | None, workers: int) -> None:
     "--autoscale", help="MAX,MIN child processes, grown and shrunk with the load (prefork)."
 )
 @click.option("--loglevel", "-l", default="INFO", show_default=True)
+@click.option(
+    "--queues",
+    "-Q",
+    help="Read these queues (comma-separated) instead of skyq's own; the worker's "
+    "direct queue is read either way.",
+)
 @click.pass_context
 def worker(
     ctx: click.Context,
@@ -270,6 +276,7 @@ def worker(
     concurrency: int | None,
     autoscale: str | None,
     loglevel: str,
+    queues: str | None,
 ) -> None:
     """Run a Celery worker on the skyq.runs queue.
 
@@ -295,9 +302,10 @@ def worker(
             )
     preload()
     orphans.start()
-    queues = f"{RUNS_QUEUE},{WEBHOOKS_QUEUE}"
-    if pool == "threads":  # browser sessions live in one process: the threads pool's
-        queues += f",{SESSIONS_QUEUE}"
+    if not queues:
+        queues = f"{RUNS_QUEUE},{WEBHOOKS_QUEUE}"
+        if pool == "threads":  # browser sessions live in one process: the threads pool's
+            queues += f",{SESSIONS_QUEUE}"
     argv = ["worker", "-Q", queues, "-P", pool, "--loglevel", loglevel, "-E"]
     if concurrency:
         argv += ["--concurrency", str(concurrency)]
@@ -367,7 +375,9 @@ def keys_revoke(prefix: str) -> None:
 
 
 # Commands in their own modules register themselves on `cli`.
-import skyq.cli.batch  # noqa: E402, F401
+import skyq.cli.batch  # noqa: E402
+import skyq.cli.demo  # noqa: E402
+import skyq.cli.workflows  # noqa: E402, F401
 
 
 def main() -> None:

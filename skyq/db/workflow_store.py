@@ -126,13 +126,11 @@ class WorkflowStore:
         with self.store.session() as session:
             return list(session.exec(query).all())
 
-    def list(self, organization_id: str, limit: int = 100) -> list[Workflow]:
-        query = (
-            select(Workflow)
-            .where(Workflow.organization_id == organization_id)
-            .order_by(col(Workflow.modified_at).desc())
-            .limit(limit)
-        )
+    def list(self, organization_id: str | None, limit: int = 100) -> list[Workflow]:
+        """The newest workflows first (of every organization, for None)."""
+        query = select(Workflow).order_by(col(Workflow.modified_at).desc()).limit(limit)
+        if organization_id is not None:
+            query = query.where(Workflow.organization_id == organization_id)
         with self.store.session() as session:
             return list(session.exec(query).all())
 

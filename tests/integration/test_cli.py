@@ -176,3 +176,51 @@ def test_model_flag_overrides_the_setting(env, fake_llm, sites):
     )
     assert result.returncode == 0, result.stderr
     assert fake_llm.calls[0].body["model"] == "other-model"
+
+
+@pytest.mark.parametrize("where", ["through a worker", "in process"])
+def test_skyq_demo_runs_the_bundled_workflow_with_no_model(env, fake_llm, where):
+    """No model configured: the bundled workflow runs as code, through a worker of its
+    own on the broker (Redis is up here), or in this process when asked."""
+    demo_env = {k: v for k, v in env.items() if not k.startswith("SKYQ_LLM")}
+    demo_env.pop("SKYQ_EGRESS_ALLOW")  # the demo opens exactly its own shop
+    args = ["demo"] if where == "through a worker" else ["demo", "--in-process"]
+    done = skyq(*args, env=demo_env)
+    assert done.returncode == 0, done.stderr
+    response = json.loads(done.stdout)
+    assert response["run_id"].startswith("wr_") and response["status"] == "completed"
+    assert response["output"]["products"][0] == {
+        "name": "Ridgeline 2-Person Tent",
+        "price": 189.0,
+        "rating": 4.6,
+    }
+    assert len(response["output"]["products"]) == 3
+    assert response["script_run"]["ai_fallback_triggered"] is False
+    assert response["recording_url"] and response["screenshot_urls"]
+    assert ("is up; queueing the run" in done.stderr) == (where == "through a worker")
+    assert "screenshot_final" in done.stderr  # the artifacts, listed
+    assert fake_llm.calls == []
+
+
+def test_skyq_workflows_show_and_edit(env, tmp_path):
+    assert skyq("demo", "--in-process", env=env).returncode == 0
+    listed = skyq("workflows", "list", env=env)
+    assert listed.returncode == 0 and "wpid_" in listed.stdout
+    workflow_id = listed.stdout.split()[0]
+    shown = skyq("workflows", "show", workflow_id, env=env)
+    assert shown.returncode == 0 and "async def run(page, params):" in shown.stdout
+    assert "rev 1" in shown.stderr
+    bad = tmp_path / "bad.py"
+    bad.write_text(shown.stdout.replace("await page.goto(", "await page.evaluate("))
+    refused = skyq("workflows", "edit", workflow_id, str(bad), env=env)
+    assert refused.returncode == 2
+    assert (
+        "code: line" in refused.stderr and "page.evaluate() is not one skyq runs" in refused.stderr
+    )
+    assert "Traceback" not in refused.stderr
+    good = tmp_path / "good.py"
+    good.write_text(shown.stdout.replace("limit=3", "limit=2"))
+    edited = skyq("workflows", "edit", workflow_id, str(good), env=env)
+    assert edited.returncode == 0 and "revision 2" in edited.stdout
+    again = skyq("demo", "--in-process", env=env)
+    assert again.returncode == 0, again.stderr

@@ -178,14 +178,12 @@ def test_model_flag_overrides_the_setting(env, fake_llm, sites):
     assert fake_llm.calls[0].body["model"] == "other-model"
 
 
-@pytest.mark.parametrize("where", ["through a worker", "in process"])
-def test_skyq_demo_runs_the_bundled_workflow_with_no_model(env, fake_llm, where):
+def test_skyq_demo_runs_the_bundled_workflow_with_no_model(env, fake_llm):
     """No model configured: the bundled workflow runs as code, through a worker of its
-    own on the broker (Redis is up here), or in this process when asked."""
+    own on the broker (Redis is up here; --in-process is the next test's)."""
     demo_env = {k: v for k, v in env.items() if not k.startswith("SKYQ_LLM")}
     demo_env.pop("SKYQ_EGRESS_ALLOW")  # the demo opens exactly its own shop
-    args = ["demo"] if where == "through a worker" else ["demo", "--in-process"]
-    done = skyq(*args, env=demo_env)
+    done = skyq("demo", env=demo_env)
     assert done.returncode == 0, done.stderr
     response = json.loads(done.stdout)
     assert response["run_id"].startswith("wr_") and response["status"] == "completed"
@@ -197,13 +195,16 @@ def test_skyq_demo_runs_the_bundled_workflow_with_no_model(env, fake_llm, where)
     assert len(response["output"]["products"]) == 3
     assert response["script_run"]["ai_fallback_triggered"] is False
     assert response["recording_url"] and response["screenshot_urls"]
-    assert ("is up; queueing the run" in done.stderr) == (where == "through a worker")
+    assert "is up; queueing the run" in done.stderr
     assert "screenshot_final" in done.stderr  # the artifacts, listed
     assert fake_llm.calls == []
 
 
 def test_skyq_workflows_show_and_edit(env, tmp_path):
-    assert skyq("demo", "--in-process", env=env).returncode == 0
+    here = skyq("demo", "--in-process", env=env)
+    assert here.returncode == 0, here.stderr
+    assert "running in this process" in here.stderr
+    assert json.loads(here.stdout)["output"]["products"][2]["name"] == "Trailhead Headlamp"
     listed = skyq("workflows", "list", env=env)
     assert listed.returncode == 0 and "wpid_" in listed.stdout
     workflow_id = listed.stdout.split()[0]
@@ -222,5 +223,4 @@ def test_skyq_workflows_show_and_edit(env, tmp_path):
     good.write_text(shown.stdout.replace("limit=3", "limit=2"))
     edited = skyq("workflows", "edit", workflow_id, str(good), env=env)
     assert edited.returncode == 0 and "revision 2" in edited.stdout
-    again = skyq("demo", "--in-process", env=env)
-    assert again.returncode == 0, again.stderr
+    assert "limit=2" in skyq("workflows", "show", workflow_id, env=env).stdout

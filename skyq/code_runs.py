@@ -10,6 +10,7 @@ agent did, as the workflow's next revision.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass, replace
 from typing import Any
@@ -154,11 +155,9 @@ class CodeRun:
         self.recorder.record_code_step(
             step_id, ACTION_TYPES.get(op.action, op.action), op.source, op.line, error
         )
-        try:
+        with contextlib.suppress(SkyqError):  # a picture is not worth failing a step over
             shot = await self.page.screenshot()
             self.recorder.save_artifact(step_id, ArtifactType.screenshot_action, shot, "jpg")
-        except SkyqError:  # a picture is not worth failing a step over
-            pass
         self.recorder.finish_step(step_id, "failed" if error else "completed", Usage())
         if await asyncio.to_thread(self.recorder.cancel_requested):
             raise CodeRunCanceled()

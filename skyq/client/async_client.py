@@ -110,14 +110,9 @@ class AsyncClient:
             "run_with": run_with,
         }
         headers = {"x-user-agent": user_agent} if user_agent else None
-        payload = {k: v for k, v in body.items() if v is not None}
-        data = await self._request(
-            "POST", "/v1/run/tasks", json=payload, headers=headers, options=request_options
+        return await self._start(
+            "/v1/run/tasks", body, wait_for_completion, timeout, request_options, headers
         )
-        run = TaskRunResponse.model_validate(data)
-        if not wait_for_completion:
-            return run
-        return await self.wait_for_run(run.run_id, timeout=timeout, request_options=request_options)
 
     async def get_run(
         self, run_id: str, *, request_options: RequestOptions | None = None
@@ -253,11 +248,14 @@ class AsyncClient:
         wait_for_completion: bool,
         timeout: float,
         request_options: RequestOptions | None,
+        headers: dict[str, str] | None = None,
     ) -> TaskRunResponse:
+        """POST a run (fields left None are not sent) and, if asked, wait for its end."""
         data = await self._request(
             "POST",
             path,
             json={k: v for k, v in body.items() if v is not None},
+            headers=headers,
             options=request_options,
         )
         run = TaskRunResponse.model_validate(data)

@@ -2,6 +2,7 @@
 queue library is imported here; they arrive through the seams in page, recorder and
 skyq.llm.base."""
 
-from skyq.agent.loop import Agent, AgentResult, AgentTask
+from skyq.agent.loop import Agent
+from skyq.agent.task import AgentResult, AgentTask
 
 __all__ = ["Agent", "AgentResult", "AgentTask"]

@@ -9,9 +9,6 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from skyq.agent import prompts
@@ -22,53 +19,21 @@ from skyq.agent.actions import (
     TerminateAction,
     UploadFileAction,
 )
-from skyq.agent.extraction import coerce, schema_problems
+from skyq.agent.asking import ModelCalls, schema_failure
+from skyq.agent.downloads import DOWNLOAD_GRACE_SECONDS, keep_downloads
 from skyq.agent.page import ActionOutcome, Observation, PageDriver, redact, scrub
 from skyq.agent.prompts import PLACEHOLDER, secret_placeholder
 from skyq.agent.recorder import CodeSource, FileSource, RunRecorder, StepReport
 from skyq.agent.replies import (
-    ProtocolViolation,
     StepPlan,
-    parse_json,
     parse_step_reply,
     parse_verify_reply,
 )
-from skyq.errors import InfrastructureError, ModelReplyError, NavigationError, SkyqError
-from skyq.llm.base import LLM, Message, Usage
+from skyq.agent.stepping import run_steps
+from skyq.agent.task import AgentResult, AgentTask
+from skyq.errors import SkyqError
+from skyq.llm.base import LLM, Usage
 from skyq.schemas import ArtifactType, RunStatus
-
-T = TypeVar("T")
-DOWNLOAD_GRACE_SECONDS = 10.0
-
-
-@dataclass(frozen=True)
-class AgentTask:
-    prompt: str
-    url: str | None
-    max_steps: int
-    schema: dict[str, Any] | list[Any] | None = None
-    error_codes: dict[str, str] = field(default_factory=dict)
-    include_history_in_verification: bool = False
-    screenshot_scrolls: int = 0
-    send_screenshots: bool = True
-    max_prompt_chars: int = 40_000
-    time_limit_seconds: float | None = None
-    verification_codes: bool = False
-    # Where the step numbers start: after the steps a workflow's code already took.
-    first_step: int = 1
-    # Values the model types by placeholder ({{name}}) and never sees: passwords,
-    # secret workflow parameters. Scrubbed from everything recorded.
-    secrets: dict[str, str] = field(default_factory=dict)
-    # Put before each downloaded file's extension ("report.csv" -> "report-q3.csv").
-    download_suffix: str | None = None
-
-
-@dataclass(frozen=True)
-class AgentResult:
-    status: RunStatus
-    output: Any = None
-    failure_reason: str | None = None
-    errors: list[dict[str, str]] | None = None
 
 
 class Agent:
@@ -97,6 +62,7 @@ class Agent:
             task.verification_codes,
             tuple(task.secrets),
         )
+        self.calls = ModelCalls(llm, recorder, self.brief, max_chars=task.max_prompt_chars)
         self.history: list[prompts.HistoryEntry] = []
         self.feedback: str | None = None
 
@@ -108,32 +74,7 @@ class Agent:
         return result
 
     async def _run(self) -> AgentResult:
-        started = time.monotonic()
-        limit = self.task.time_limit_seconds
-        try:
-            if self.task.url:
-                await self.page.goto(self.task.url)
-            first = self.task.first_step
-            for order in range(first, first + self.task.max_steps):
-                if self.recorder.cancel_requested():
-                    return AgentResult(RunStatus.canceled, failure_reason="canceled by the caller")
-                if limit is not None and time.monotonic() - started > limit:
-                    return AgentResult(
-                        RunStatus.timed_out, failure_reason=f"run time limit ({limit:g}s) reached"
-                    )
-                result = await self._step(order)
-                if result is not None:
-                    return result
-        except NavigationError as exc:
-            return AgentResult(RunStatus.failed, failure_reason=str(exc))
-        except InfrastructureError:
-            raise  # not the task's failure: this attempt is given up, the run goes on
-        except SkyqError as exc:
-            return AgentResult(RunStatus.failed, failure_reason=str(exc))
-        return AgentResult(
-            RunStatus.timed_out,
-            failure_reason=f"reached max_steps ({self.task.max_steps}) before the task was done",
-        )
+        return await run_steps(self.task, self.page, self.recorder, self._step)
 
     async def _step(self, order: int) -> AgentResult | None:
         started = time.monotonic()
@@ -158,7 +99,7 @@ class Agent:
             )
             self.feedback = None
             codes = frozenset(self.task.error_codes)
-            plan, usage = await self._ask(
+            plan, usage = await self.calls.ask(
                 step_id, messages, lambda text: parse_step_reply(text, obs.element_ids, codes)
             )
             result, more = await self._carry_out(order, step_id, plan, obs, done)
@@ -268,21 +209,22 @@ class Agent:
     async def _keep_downloads(
         self, step_id: str | None, *, order: int | None = None, wait_seconds: float = 0.0
     ) -> None:
-        for file in await self.page.take_downloads(wait_seconds):
-            name = _with_suffix(file.name, self.task.download_suffix)
-            ext = _extension(name)
-            self.recorder.save_artifact(step_id, ArtifactType.download, file.data, ext, name)
-            if order is not None:
-                self.history.append(
-                    prompts.HistoryEntry(
-                        step=order,
-                        action_type="download",
-                        element_id=None,
-                        element_text=None,
-                        detail=f"{json.dumps(file.name)} ({len(file.data)} bytes)",
-                        ok=True,
-                    )
+        kept = await keep_downloads(
+            self.page, self.recorder, step_id, self.task.download_suffix, wait_seconds
+        )
+        if order is None:
+            return
+        for file in kept:
+            self.history.append(
+                prompts.HistoryEntry(
+                    step=order,
+                    action_type="download",
+                    element_id=None,
+                    element_text=None,
+                    detail=f"{json.dumps(file.name)} ({len(file.data)} bytes)",
+                    ok=True,
                 )
+            )
 
     async def _complete(
         self, order: int, step_id: str, index: int, action: CompleteAction
@@ -296,95 +238,20 @@ class Agent:
             max_chars=self.task.max_prompt_chars,
             screenshots=self.task.send_screenshots,
         )
-        (achieved, reasoning), usage = await self._ask(step_id, messages, parse_verify_reply)
+        (achieved, reasoning), usage = await self.calls.ask(step_id, messages, parse_verify_reply)
         if not achieved:
             outcome = ActionOutcome(ok=False, error=f"the goal is not achieved yet: {reasoning}")
             self._record(order, step_id, index, action, outcome, None)
             self.feedback = f"your last 'complete' was rejected: {reasoning}"
             return None, usage
         self._record(order, step_id, index, action, ActionOutcome(ok=True), None)
-        output, problems, more = await self._output(step_id, action.data, obs)
+        output, problems, more = await self.calls.output(step_id, action.data, obs)
         usage += more
         if problems:
-            reason = "output does not match data_extraction_schema: " + "; ".join(problems)
-            return AgentResult(RunStatus.failed, output=output, failure_reason=reason), usage
+            return AgentResult(
+                RunStatus.failed, output=output, failure_reason=schema_failure(problems)
+            ), usage
         return AgentResult(RunStatus.completed, output=output), usage
-
-    async def _output(
-        self, step_id: str, data: Any, obs: Observation
-    ) -> tuple[Any, list[str], Usage]:
-        schema = self.task.schema
-        if schema is None:
-            return data, [], Usage()
-        usage = Usage()
-        if data is None:
-            data, usage = await self._extract(step_id, obs, None, [])
-        data = coerce(data, schema)
-        problems = schema_problems(data, schema)
-        if problems:  # the one repair round
-            data, more = await self._extract(step_id, obs, data, problems)
-            usage += more
-            data = coerce(data, schema)
-            problems = schema_problems(data, schema)
-        return data, problems, usage
-
-    async def _extract(
-        self, step_id: str, obs: Observation, candidate: Any, problems: list[str]
-    ) -> tuple[Any, Usage]:
-        messages = prompts.extract_messages(
-            self.brief,
-            obs,
-            max_chars=self.task.max_prompt_chars,
-            candidate=candidate,
-            problems=problems,
-        )
-        json_object = (
-            isinstance(self.task.schema, dict) and self.task.schema.get("type") == "object"
-        )
-        return await self._ask(step_id, messages, parse_json, json_mode=json_object)
-
-    async def _ask(
-        self,
-        step_id: str,
-        messages: list[Message],
-        parse: Callable[[str], T],
-        *,
-        json_mode: bool = True,
-    ) -> tuple[T, Usage]:
-        """One model call, parsed; a reply outside the protocol gets one retry."""
-        reply = await self._call(step_id, messages, json_mode)
-        usage = reply[1]
-        try:
-            parsed = parse(reply[0])
-        except ProtocolViolation as first:
-            retry = messages + prompts.retry_message(reply[0], str(first))
-            text, more = await self._call(step_id, retry, json_mode)
-            usage += more
-            try:
-                parsed = parse(text)
-            except ProtocolViolation as second:
-                raise ModelReplyError(
-                    f"the model's reply broke the protocol twice: {second}"
-                ) from None
-        self.recorder.save_artifact(
-            step_id, ArtifactType.llm_response_parsed, _json_bytes(_jsonable(parsed)), "json"
-        )
-        return parsed, usage
-
-    async def _call(
-        self, step_id: str, messages: list[Message], json_mode: bool
-    ) -> tuple[str, Usage]:
-        self.recorder.save_artifact(
-            step_id,
-            ArtifactType.llm_request,
-            _json_bytes({"model": self.llm.model, "messages": prompts.loggable(messages)}),
-            "json",
-        )
-        reply = await self.llm.complete(messages, json_mode=json_mode)
-        self.recorder.save_artifact(
-            step_id, ArtifactType.llm_response, reply.content.encode(), "txt"
-        )
-        return reply.content, reply.usage
 
     def _record(
         self,
@@ -436,11 +303,6 @@ def site_of(url: str) -> str | None:
     return ".".join(labels[-2:])
 
 
-def _extension(filename: str) -> str:
-    suffix = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
-    return suffix if suffix.isalnum() and len(suffix) <= 10 else "bin"
-
-
 def _element_text(text: str, attrs: dict[str, str]) -> str | None:
     for candidate in (text, attrs.get("label"), attrs.get("placeholder"), attrs.get("name")):
         if candidate:
@@ -453,23 +315,3 @@ def _detail(action: AgentAction) -> str:
         exclude={"action_type", "id", "reasoning", "data"}, exclude_none=True
     )
     return " ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in fields.items())
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, StepPlan):
-        return {
-            "actions": [a.model_dump(mode="json") for a in value.actions],
-            "errors": value.errors,
-        }
-    return value
-
-
-def _json_bytes(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, default=str, indent=1).encode()
-
-
-def _with_suffix(name: str, suffix: str | None) -> str:
-    if not suffix:
-        return name
-    stem, dot, ext = name.rpartition(".")
-    return f"{stem}{suffix}.{ext}" if dot and stem else f"{name}{suffix}"

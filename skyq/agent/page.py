@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from skyq.agent.actions import AgentAction
+from skyq.agent.pointer import PointerAction, Screen
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,18 @@ class PageDriver(Protocol):
         ...
 
     async def screenshot(self) -> bytes: ...
+
+    async def screen(self) -> Screen:
+        """The viewport in CSS pixels: what the coordinate engines see and point into."""
+        ...
+
+    async def marked(self, point: tuple[int, int]) -> bytes:
+        """The viewport with ``point`` marked on it."""
+        ...
+
+    async def pointer(self, action: PointerAction) -> ActionOutcome:
+        """Perform one coordinate action with the mouse or keyboard."""
+        ...
 
 
 def scrub(text: str, secrets: frozenset[str]) -> str:

@@ -31,6 +31,8 @@ from skyq.agent.actions import (
     WaitAction,
 )
 from skyq.agent.page import ActionOutcome, FileData, Observation, PageNode
+from skyq.agent.pointer import PointerAction, Screen
+from skyq.browser import pointer
 from skyq.browser.targets import describe
 from skyq.egress.proxy import BLOCKED_HEADER
 from skyq.errors import BrowserError, NavigationError
@@ -273,15 +275,7 @@ class PlaywrightPage:
         """The viewport as JPEG: a recent picture of an untouched page is reused."""
         if self._shot is not None and time.monotonic() - self._shot[1] <= SHOT_REUSE_SECONDS:
             return self._shot[0]
-        try:
-            shot = await asyncio.wait_for(self._capture(), self.timings.navigation_seconds)
-        except TimeoutError:
-            raise BrowserError(
-                f"cannot take a screenshot: no picture within {self.timings.navigation_seconds:g}s"
-            ) from None
-        except PlaywrightError as exc:
-            self._raise_if_dead(exc)
-            raise BrowserError(f"cannot take a screenshot: {_first_line(exc)}") from None
+        shot = await self._picture(self._capture())
         self._shot = (shot, time.monotonic())
         return shot
 
@@ -364,6 +358,35 @@ class PlaywrightPage:
             )
 
         return await self._attempt("upload_file", set_files())
+
+    # coordinates (the computer-use engines) ---------------------------------
+
+    async def screen(self) -> Screen:
+        """The viewport in CSS pixels, the space coordinate actions are given in."""
+        image = await self._picture(pointer.capture(self.page))
+        size = self.page.viewport_size or {"width": 0, "height": 0}
+        return Screen(image=image, width=size["width"], height=size["height"], url=self.url)
+
+    async def marked(self, point: tuple[int, int]) -> bytes:
+        """The viewport with ``point`` marked, taken just before an action lands there."""
+        return await self._picture(pointer.marked(self.page, point))
+
+    async def pointer(self, action: PointerAction) -> ActionOutcome:
+        outcome = await self._attempt(action.action_type, pointer.perform(self.page, action))
+        if outcome.ok:
+            await self._settle(self.timings.settle_seconds)
+        return outcome
+
+    async def _picture(self, taking: Awaitable[bytes]) -> bytes:
+        try:
+            return await asyncio.wait_for(taking, self.timings.navigation_seconds)
+        except TimeoutError:
+            raise BrowserError(
+                f"cannot take a screenshot: no picture within {self.timings.navigation_seconds:g}s"
+            ) from None
+        except PlaywrightError as exc:
+            self._raise_if_dead(exc)
+            raise BrowserError(f"cannot take a screenshot: {_first_line(exc)}") from None
 
     # actions -------------------------------------------------------------------
 

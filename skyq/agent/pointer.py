@@ -1,0 +1,177 @@
+"""Actions at screen coordinates, as the computer-use engines ask for them.
+
+Coordinates are CSS pixels of the viewport, the space the engines' screenshots are
+taken in (``Screen``); each engine maps its own model's space into it first. Key names
+are normalised here once, from the xdotool, OpenAI and UI-TARS spellings to
+Playwright's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Pointer(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    reasoning: str | None = None
+
+    @property
+    def element_id(self) -> None:
+        return None
+
+    @property
+    def point(self) -> tuple[int, int] | None:
+        """Where the action lands, for the marked screenshot."""
+        return None
+
+
+class MouseClick(_Pointer):
+    action_type: Literal["mouse_click"] = "mouse_click"
+    x: int
+    y: int
+    button: Literal["left", "right", "middle"] = "left"
+    clicks: int = Field(1, ge=1, le=3)
+    # Keys held during the click (Anthropic's ``text`` on a click, OpenAI's ``keys``).
+    modifiers: tuple[str, ...] = ()
+
+    @property
+    def point(self) -> tuple[int, int]:
+        return self.x, self.y
+
+
+class MouseMove(_Pointer):
+    action_type: Literal["mouse_move"] = "mouse_move"
+    x: int
+    y: int
+
+    @property
+    def point(self) -> tuple[int, int]:
+        return self.x, self.y
+
+
+class MouseDrag(_Pointer):
+    action_type: Literal["mouse_drag"] = "mouse_drag"
+    path: tuple[tuple[int, int], ...] = Field(min_length=2)
+
+    @property
+    def point(self) -> tuple[int, int]:
+        return self.path[0]
+
+
+class MouseScroll(_Pointer):
+    action_type: Literal["mouse_scroll"] = "mouse_scroll"
+    x: int
+    y: int
+    dx: int = 0
+    dy: int = 0
+
+    @property
+    def point(self) -> tuple[int, int]:
+        return self.x, self.y
+
+
+class TypeText(_Pointer):
+    action_type: Literal["type_text"] = "type_text"
+    text: str
+
+
+class PressKeys(_Pointer):
+    action_type: Literal["press_keys"] = "press_keys"
+    keys: tuple[str, ...] = Field(min_length=1, description="Pressed together, in order.")
+
+
+class Pause(_Pointer):
+    action_type: Literal["pause"] = "pause"
+    seconds: float = Field(1.0, gt=0, le=30)
+
+
+PointerAction = MouseClick | MouseMove | MouseDrag | MouseScroll | TypeText | PressKeys | Pause
+
+
+@dataclass(frozen=True)
+class Screen:
+    """The viewport as the model sees it: a JPEG in CSS pixels."""
+
+    image: bytes
+    width: int
+    height: int
+    url: str
+
+
+def scaled(x: float, y: float, *, source: tuple[float, float], screen: Screen) -> tuple[int, int]:
+    """A point in a picture of size ``source`` mapped onto the viewport, kept inside it."""
+    sx = round(x * screen.width / source[0])
+    sy = round(y * screen.height / source[1])
+    return min(max(sx, 0), screen.width - 1), min(max(sy, 0), screen.height - 1)
+
+
+_KEY_NAMES = {
+    "ctrl": "Control",
+    "control": "Control",
+    "cmd": "Meta",
+    "command": "Meta",
+    "meta": "Meta",
+    "super": "Meta",
+    "win": "Meta",
+    "alt": "Alt",
+    "option": "Alt",
+    "shift": "Shift",
+    "enter": "Enter",
+    "return": "Enter",
+    "kp_enter": "Enter",
+    "esc": "Escape",
+    "escape": "Escape",
+    "tab": "Tab",
+    "space": "Space",
+    "backspace": "Backspace",
+    "delete": "Delete",
+    "del": "Delete",
+    "insert": "Insert",
+    "home": "Home",
+    "end": "End",
+    "pageup": "PageUp",
+    "page_up": "PageUp",
+    "prior": "PageUp",
+    "pagedown": "PageDown",
+    "page_down": "PageDown",
+    "next": "PageDown",
+    "up": "ArrowUp",
+    "arrowup": "ArrowUp",
+    "down": "ArrowDown",
+    "arrowdown": "ArrowDown",
+    "left": "ArrowLeft",
+    "arrowleft": "ArrowLeft",
+    "right": "ArrowRight",
+    "arrowright": "ArrowRight",
+}
+
+
+class UnknownKeyError(ValueError):
+    """A key name no keyboard has; the message names it."""
+
+
+def playwright_key(name: str) -> str:
+    """One key in Playwright's spelling: "ctrl" -> "Control", "Return" -> "Enter",
+    "a" -> "a", "F5" -> "F5"."""
+    cleaned = name.strip()
+    if not cleaned:
+        raise UnknownKeyError("an empty key name")
+    known = _KEY_NAMES.get(cleaned.lower())
+    if known:
+        return known
+    if len(cleaned) == 1:
+        return cleaned
+    if cleaned[0] in "fF" and cleaned[1:].isdigit() and 1 <= int(cleaned[1:]) <= 24:
+        return "F" + cleaned[1:]
+    raise UnknownKeyError(f"unknown key {name!r}")
+
+
+def key_combo(text: str, separators: str = "+") -> tuple[str, ...]:
+    """ "ctrl+shift+t" (xdotool) or "ctrl c" (UI-TARS) as Playwright keys."""
+    for sep in separators:
+        text = text.replace(sep, " ")
+    return tuple(playwright_key(part) for part in text.split())

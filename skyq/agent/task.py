@@ -1,0 +1,38 @@
+"""What an engine is given (AgentTask) and what it hands back (AgentResult)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from skyq.schemas import RunStatus
+
+
+@dataclass(frozen=True)
+class AgentTask:
+    prompt: str
+    url: str | None
+    max_steps: int
+    schema: dict[str, Any] | list[Any] | None = None
+    error_codes: dict[str, str] = field(default_factory=dict)
+    include_history_in_verification: bool = False
+    screenshot_scrolls: int = 0
+    send_screenshots: bool = True
+    max_prompt_chars: int = 40_000
+    time_limit_seconds: float | None = None
+    verification_codes: bool = False
+    # Where the step numbers start: after the steps a workflow's code already took.
+    first_step: int = 1
+    # Values the model types by placeholder ({{name}}) and never sees: passwords,
+    # secret workflow parameters. Scrubbed from everything recorded.
+    secrets: dict[str, str] = field(default_factory=dict)
+    # Put before each downloaded file's extension ("report.csv" -> "report-q3.csv").
+    download_suffix: str | None = None
+
+
+@dataclass(frozen=True)
+class AgentResult:
+    status: RunStatus
+    output: Any = None
+    failure_reason: str | None = None
+    errors: list[dict[str, str]] | None = None

@@ -1,0 +1,91 @@
+"""Coordinate actions on a Playwright page, and the pictures they are judged by.
+
+Playwright's mouse works in CSS pixels from the viewport's top-left corner, whatever
+the device scale factor and however far the page is scrolled; the screenshots here are
+taken at ``scale="css"`` of the viewport, so a point the model picked in the picture is
+the point the mouse goes to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from playwright.async_api import Page
+
+from skyq.agent.pointer import (
+    MouseClick,
+    MouseDrag,
+    MouseMove,
+    MouseScroll,
+    Pause,
+    PointerAction,
+    PressKeys,
+    TypeText,
+)
+
+JPEG_QUALITY = 70
+_MARKER_ID = "__skyq_marker"
+# Drawn over the page for one screenshot: a ring with a dot at the point, above
+# everything, deaf to the mouse.
+_DRAW_MARKER = """([id, x, y]) => {
+  const ring = document.createElement("div");
+  ring.id = id;
+  ring.style.cssText = `position:fixed;left:${x - 14}px;top:${y - 14}px;width:24px;` +
+    "height:24px;border:3px solid #ff1744;border-radius:50%;z-index:2147483647;" +
+    "pointer-events:none;box-shadow:0 0 0 2px #fff;background:rgba(255,23,68,.25)";
+  (document.body || document.documentElement).appendChild(ring);
+}"""
+_REMOVE_MARKER = "(id) => document.getElementById(id)?.remove()"
+DRAG_STEPS = 8
+
+
+async def capture(page: Page) -> bytes:
+    return await page.screenshot(type="jpeg", quality=JPEG_QUALITY, scale="css", caret="initial")
+
+
+async def marked(page: Page, point: tuple[int, int]) -> bytes:
+    """The viewport with the point marked on it (the page itself is left as it was)."""
+    await page.evaluate(_DRAW_MARKER, [_MARKER_ID, point[0], point[1]])
+    try:
+        return await capture(page)
+    finally:
+        await page.evaluate(_REMOVE_MARKER, _MARKER_ID)
+
+
+async def perform(page: Page, action: PointerAction) -> None:
+    mouse, keyboard = page.mouse, page.keyboard
+    match action:
+        case MouseClick():
+            await _click(page, action)
+        case MouseMove():
+            await mouse.move(action.x, action.y)
+        case MouseDrag():
+            await _drag(page, action)
+        case MouseScroll():
+            await mouse.move(action.x, action.y)
+            await mouse.wheel(action.dx, action.dy)
+        case TypeText():
+            await keyboard.type(action.text)
+        case PressKeys():
+            await keyboard.press("+".join(action.keys))
+        case Pause():
+            await asyncio.sleep(action.seconds)
+
+
+async def _click(page: Page, action: MouseClick) -> None:
+    for key in action.modifiers:
+        await page.keyboard.down(key)
+    try:
+        await page.mouse.click(action.x, action.y, button=action.button, click_count=action.clicks)
+    finally:
+        for key in reversed(action.modifiers):
+            await page.keyboard.up(key)
+
+
+async def _drag(page: Page, action: MouseDrag) -> None:
+    start, *rest = action.path
+    await page.mouse.move(*start)
+    await page.mouse.down()
+    for point in rest:
+        await page.mouse.move(*point, steps=DRAG_STEPS)
+    await page.mouse.up()

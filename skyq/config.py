@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     browser_headless: bool = True
     viewport_width: int = Field(1280, gt=0)
     viewport_height: int = Field(720, gt=0)
+    device_scale_factor: float = Field(
+        1.0, gt=0, le=4, description="Device pixels per CSS pixel (2 for a HiDPI screen)."
+    )
     navigation_timeout_seconds: float = Field(20.0, gt=0)
     action_timeout_seconds: float = Field(5.0, gt=0)
     egress_guard: bool = Field(
@@ -71,6 +74,33 @@ class Settings(BaseSettings):
     llm_timeout_seconds: float = Field(120.0, gt=0)
     llm_max_retries: int = Field(2, ge=0)
     llm_send_screenshots: bool = True
+
+    # The computer-use engines' models (a request's ``model`` overrides them). An empty
+    # api_base means the provider's own API, with its key from the provider's variable
+    # (OPENAI_API_KEY, ANTHROPIC_API_KEY); a set one is used with llm_api_key.
+    openai_cua_model: str = "openai/computer-use-preview"
+    openai_cua_api_base: str | None = None
+    anthropic_cua_model: str = "anthropic/claude-sonnet-4-5"
+    anthropic_cua_api_base: str | None = None
+    ui_tars_model: str = Field("", description="e.g. ui-tars-1.5-7b on a vLLM server.")
+    ui_tars_api_base: str | None = Field(None, description="The UI-TARS server's base URL.")
+    ui_tars_coordinates: Literal["absolute", "relative"] = Field(
+        "absolute",
+        description="absolute: pixels of the picture as the model resized it (UI-TARS-1.5); "
+        "relative: 0-1000 on both axes (UI-TARS-1.0).",
+    )
+    cua_acknowledge_safety_checks: bool = Field(
+        False,
+        description="Acknowledge openai-cua's safety checks and go on; else the run "
+        "ends terminated, naming the check.",
+    )
+    cua_max_tokens: int = Field(1024, gt=0, description="Reply budget per computer-use turn.")
+    cua_screenshots_kept: int = Field(
+        3, gt=0, description="Screenshots resent in each anthropic-cua/ui-tars turn."
+    )
+    planner_max_replans: int = Field(
+        2, ge=0, description="skyvern-2.0: times the plan is redone after a sub-goal fails."
+    )
 
     extraction_models: list[str] = Field(
         default_factory=list,

@@ -14,7 +14,7 @@ import time
 
 import redis
 
-from skyq.agent.loop import site_of
+from skyq.agent.sites import site_of
 
 log = logging.getLogger(__name__)
 

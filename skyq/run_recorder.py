@@ -10,8 +10,9 @@ import time
 from collections.abc import Callable
 
 from skyq import ids, metrics
-from skyq.agent.actions import AgentAction
+from skyq.agent.actions import AgentAction, PlanAction
 from skyq.agent.page import ActionOutcome
+from skyq.agent.pointer import PointerAction
 from skyq.agent.recorder import StepReport
 from skyq.db import RunStore
 from skyq.db.models import Action, Artifact, Run, Step, utcnow
@@ -100,7 +101,7 @@ class StoredRunRecorder:
         self,
         step_id: str,
         order: int,
-        action: AgentAction,
+        action: AgentAction | PointerAction | PlanAction,
         outcome: ActionOutcome,
         element_text: str | None,
     ) -> None:

@@ -36,6 +36,7 @@ from skyq.db.run_store import ClaimState
 from skyq.db.session_store import BrowserSessionStore, ensure_open
 from skyq.egress import egress_policy
 from skyq.egress.proxy import RunRoute
+from skyq.engine_runs import EngineParts, engine_for
 from skyq.engines import ensure_supported
 from skyq.errors import (
     DatabaseUnavailableError,
@@ -46,6 +47,7 @@ from skyq.errors import (
     invalid_request,
 )
 from skyq.llm import LLM, ModelConfig, resolve_model
+from skyq.llm.base import ToolLLM
 from skyq.proxies import resolve_proxy
 from skyq.publishing import publish
 from skyq.responses import task_run_response
@@ -62,6 +64,10 @@ log = logging.getLogger(__name__)
 
 
 def default_llm(config: ModelConfig) -> LLM:
+    return default_tool_llm(config)
+
+
+def default_tool_llm(config: ModelConfig) -> ToolLLM:
     from skyq.llm.litellm_client import LiteLLMClient
 
     return LiteLLMClient(config)
@@ -72,6 +78,7 @@ def browser_options(settings: Settings) -> BrowserOptions:
         executable=settings.chromium_path,
         headless=settings.browser_headless,
         viewport=(settings.viewport_width, settings.viewport_height),
+        device_scale_factor=settings.device_scale_factor,
         record_video=settings.record_video,
         video_size=(settings.video_width, settings.video_height),
     )
@@ -86,6 +93,7 @@ class RunServices:
     artifacts: ArtifactStore
     room: BrowserRoom
     llm_factory: Callable[[ModelConfig], LLM] = field(default=default_llm)
+    tool_llm_factory: Callable[[ModelConfig], ToolLLM] = field(default=default_tool_llm)
     uploads: ThreadPoolExecutor = field(default_factory=upload_pool)
     sessions: BrowserSessions = field(init=False)
     sealer: Sealer = field(init=False)
@@ -320,7 +328,16 @@ async def _drive(run: Run, services: RunServices, recorder: StoredRunRecorder) -
                         fallback=bool(run.run_request.get("ai_fallback", True)),
                     ).execute()
                 else:
-                    result = await make_agent(task).run()
+                    parts = EngineParts(
+                        settings=settings,
+                        page=page,
+                        recorder=recorder,
+                        codes=codes,
+                        make_agent=make_agent,
+                        llm_factory=services.llm_factory,
+                        tool_llm_factory=services.tool_llm_factory,
+                    )
+                    result = await engine_for(request.engine, task, parts, request.model_name).run()
                     if request.publish_workflow and result.status == RunStatus.completed:
                         await _publish(run, request, page, recorder, services, result)
                 with contextlib.suppress(SkyqError):

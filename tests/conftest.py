@@ -53,6 +53,12 @@ def make_settings(home: Path, llm_url: str, **overrides: Any) -> Settings:
         "llm_model": "fake-model",
         "llm_api_base": llm_url,
         "llm_max_retries": 0,
+        # The computer-use engines reach the same fake server, each in its own format
+        # (Anthropic's client adds /v1/messages to the base itself).
+        "openai_cua_api_base": llm_url,
+        "anthropic_cua_api_base": llm_url.removesuffix("/v1"),
+        "ui_tars_api_base": llm_url,
+        "ui_tars_model": "ui-tars-1.5-7b",
         "navigation_timeout_seconds": 5,
         "action_timeout_seconds": 2,
         # The fixture servers live on 127.0.0.1; the canaries of the egress tests on

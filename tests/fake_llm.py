@@ -12,26 +12,38 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.fake_llm_wire import Providers
 
 _KIND = re.compile(r"skyq-request: (\w+)")
 
 
 @dataclass
 class Call:
-    """One chat completion request as the fake server received it."""
+    """One model request as the fake server received it: a chat completion, an OpenAI
+    Responses API call or an Anthropic Messages API call."""
 
     body: dict[str, Any]
+    path: str = "/v1/chat/completions"
+    headers: dict[str, str] = field(default_factory=dict)
 
     @property
     def messages(self) -> list[dict[str, Any]]:
-        return list(self.body["messages"])
+        return list(self.body.get("messages") or [])
 
     @property
     def kind(self) -> str:
-        found = _KIND.search(str(self.messages[0]["content"]))
+        if self.path.endswith("/responses"):
+            return "openai-cua"
+        if self.path.endswith("/messages"):
+            return "anthropic-cua"
+        first = str(self.messages[0]["content"]) if self.messages else ""
+        if first.startswith("You are a GUI agent"):
+            return "ui-tars"
+        found = _KIND.search(first)
         return found.group(1) if found else "unknown"
 
     @property
@@ -80,15 +92,23 @@ class Script:
 
     def __init__(
         self,
-        steps: list[Reply],
+        steps: list[Reply] | None = None,
         *,
         verify: list[Reply] | None = None,
         extract: list[Reply] | None = None,
+        plan: list[Reply] | None = None,
+        screen: list[Reply] | None = None,
     ) -> None:
+        screen_replies = list(screen or [])
         self.queues = {
-            "step": list(steps),
+            "step": list(steps or []),
             "verify": list(verify or []),
             "extract": list(extract or []),
+            "plan": list(plan or []),
+            # The computer-use engines' turns, in that engine's own reply format.
+            "openai-cua": screen_replies,
+            "anthropic-cua": screen_replies,
+            "ui-tars": screen_replies,
         }
 
     def __call__(self, call: Call) -> Any:
@@ -98,6 +118,8 @@ class Script:
         if not queue:
             if call.kind == "verify":
                 return {"user_goal_achieved": True, "reasoning": "looks done"}
+            if call.kind == "plan":  # a task is its own one sub-goal
+                return {"sub_goals": [call.text.split("TASK:\n", 1)[1].strip()]}
             raise AssertionError(f"script has no more {call.kind} replies")
         reply = queue.pop(0)
         return reply(call) if callable(reply) else reply
@@ -109,6 +131,7 @@ class FakeLLM:
         self.script: Callable[[Call], Any] = Script([])
         self.errors: list[str] = []
         self.delay_seconds = 0.0
+        self.protocol = Providers()
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -118,15 +141,19 @@ class FakeLLM:
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}")
-                if not self.path.endswith("/chat/completions"):
+                if not self.path.endswith(("/chat/completions", "/responses", "/messages")):
                     self._send(404, {"error": {"message": f"no route {self.path}"}})
                     return
-                call = Call(body)
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                call = Call(body, self.path, headers)
                 fake.calls.append(call)
                 if fake.delay_seconds:
                     time.sleep(fake.delay_seconds)
                 try:
+                    fake.protocol.check(call)  # a request off the provider's protocol
                     reply = fake.script(call)
+                    if not isinstance(reply, ServerError):
+                        reply = fake.protocol.answer(call, reply)
                 except Exception as exc:  # a broken script must fail the test, loudly
                     fake.errors.append(f"{type(exc).__name__}: {exc}")
                     self._send(500, {"error": {"message": str(exc)}})
@@ -134,8 +161,7 @@ class FakeLLM:
                 if isinstance(reply, ServerError):
                     self._send(reply.status, {"error": {"message": reply.message}})
                     return
-                content = reply if isinstance(reply, str) else json.dumps(reply)
-                self._send(200, _completion(body.get("model", "fake"), content))
+                self._send(200, reply)
 
             def _send(self, status: int, payload: dict[str, Any]) -> None:
                 data = json.dumps(payload).encode()
@@ -157,6 +183,7 @@ class FakeLLM:
         self.calls.clear()
         self.errors.clear()
         self.delay_seconds = 0.0
+        self.protocol = Providers()
         self.script = script or Script([])
 
     def kinds(self) -> list[str]:
@@ -174,20 +201,3 @@ class _QuietServer(ThreadingHTTPServer):
         # A worker killed mid-request (a fault test) hangs up on us: not our error.
         if not isinstance(sys.exc_info()[1], ConnectionError):
             super().handle_error(request, client_address)
-
-
-def _completion(model: str, content: str) -> dict[str, Any]:
-    return {
-        "id": "chatcmpl-fake",
-        "object": "chat.completion",
-        "created": int(time.time()),
-        "model": model,
-        "choices": [
-            {
-                "index": 0,
-                "message": {"role": "assistant", "content": content},
-                "finish_reason": "stop",
-            }
-        ],
-        "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120},
-    }

@@ -100,3 +100,17 @@ ACTION_TYPES = (
     "terminate",
 )
 DECISIVE = ("complete", "terminate")
+
+
+class PlanAction(BaseModel):
+    """skyvern-2.0's plan, recorded as its plan step's one action (never a model's
+    step reply: it is not in AgentAction)."""
+
+    action_type: Literal["plan"] = "plan"
+    sub_goals: list[str] = Field(default_factory=list)
+    replan: int = Field(0, description="0 for the first plan, then 1, 2, ...")
+    reasoning: str | None = None
+
+    @property
+    def element_id(self) -> None:
+        return None

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from urllib.parse import urlsplit
 
 from skyq.agent import prompts
 from skyq.agent.actions import (
@@ -29,6 +28,7 @@ from skyq.agent.replies import (
     parse_step_reply,
     parse_verify_reply,
 )
+from skyq.agent.sites import site_of
 from skyq.agent.stepping import run_steps
 from skyq.agent.task import AgentResult, AgentTask
 from skyq.errors import SkyqError
@@ -55,13 +55,7 @@ class Agent:
         self.codes = codes
         self.secrets: frozenset[str] = frozenset(v for v in task.secrets.values() if v)
         self._last_step_id: str | None = None
-        self.brief = prompts.TaskBrief(
-            task.prompt,
-            task.schema,
-            dict(task.error_codes),
-            task.verification_codes,
-            tuple(task.secrets),
-        )
+        self.brief = task.brief()
         self.calls = ModelCalls(llm, recorder, self.brief, max_chars=task.max_prompt_chars)
         self.history: list[prompts.HistoryEntry] = []
         self.feedback: str | None = None
@@ -289,18 +283,6 @@ class Agent:
         except SkyqError:
             return  # a dead page has no picture; the step's failure says why
         self.recorder.save_artifact(step_id, ArtifactType.screenshot_action, shot, "jpg")
-
-
-def site_of(url: str) -> str | None:
-    """The site a secret belongs to: the host for an IP address, else the last two
-    labels of the name (login.example.com and example.com are one site)."""
-    host = urlsplit(url).hostname
-    if not host:
-        return None
-    labels = host.split(".")
-    if host.replace(".", "").isdigit() or ":" in host or len(labels) <= 2:
-        return host
-    return ".".join(labels[-2:])
 
 
 def _element_text(text: str, attrs: dict[str, str]) -> str | None:

@@ -8,6 +8,7 @@ Playwright's.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -170,8 +171,17 @@ def playwright_key(name: str) -> str:
     raise UnknownKeyError(f"unknown key {name!r}")
 
 
+def chord(names: Iterable[str]) -> tuple[str, ...]:
+    """Keys pressed together, in Playwright's spelling. A letter held with modifiers is
+    lower case: Playwright reads "Control+B" as Control+Shift+b."""
+    keys = tuple(playwright_key(str(name)) for name in names)
+    if len(keys) > 1:
+        keys = tuple(k.lower() if len(k) == 1 else k for k in keys)
+    return keys
+
+
 def key_combo(text: str, separators: str = "+") -> tuple[str, ...]:
     """ "ctrl+shift+t" (xdotool) or "ctrl c" (UI-TARS) as Playwright keys."""
     for sep in separators:
         text = text.replace(sep, " ")
-    return tuple(playwright_key(part) for part in text.split())
+    return chord(text.split())

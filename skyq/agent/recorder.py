@@ -7,8 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from skyq.agent.actions import AgentAction, UploadFileAction
+from skyq.agent.actions import AgentAction, PlanAction, UploadFileAction
 from skyq.agent.page import ActionOutcome, FileData
+from skyq.agent.pointer import PointerAction
 from skyq.llm.base import Usage
 from skyq.schemas import ArtifactType
 
@@ -57,7 +58,7 @@ class RunRecorder(Protocol):
         self,
         step_id: str,
         order: int,
-        action: AgentAction,
+        action: AgentAction | PointerAction | PlanAction,
         outcome: ActionOutcome,
         element_text: str | None,
     ) -> None: ...

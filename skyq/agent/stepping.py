@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 from skyq.agent.page import PageDriver
 from skyq.agent.recorder import RunRecorder
@@ -19,7 +20,20 @@ Step = Callable[[int], Awaitable[AgentResult | None]]
 async def run_steps(
     task: AgentTask, page: PageDriver, recorder: RunRecorder, step: Step
 ) -> AgentResult:
-    started = time.monotonic()
+    taken: list[int] = []
+
+    async def counted(order: int) -> AgentResult | None:
+        taken.append(order)
+        return await step(order)
+
+    result = await _steps(task, page, recorder, counted)
+    return replace(result, last_step=taken[-1] if taken else None)
+
+
+async def _steps(
+    task: AgentTask, page: PageDriver, recorder: RunRecorder, step: Step
+) -> AgentResult:
+    started = task.started_at if task.started_at is not None else time.monotonic()
     limit = task.time_limit_seconds
     try:
         if task.url:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from skyq.agent.prompts import TaskBrief
 from skyq.schemas import RunStatus
 
 
@@ -20,6 +21,9 @@ class AgentTask:
     send_screenshots: bool = True
     max_prompt_chars: int = 40_000
     time_limit_seconds: float | None = None
+    # When the run's clock started (time.monotonic()), if before this task: the
+    # planner's sub-goals share the run's time limit.
+    started_at: float | None = None
     verification_codes: bool = False
     # Where the step numbers start: after the steps a workflow's code already took.
     first_step: int = 1
@@ -29,6 +33,15 @@ class AgentTask:
     # Put before each downloaded file's extension ("report.csv" -> "report-q3.csv").
     download_suffix: str | None = None
 
+    def brief(self) -> TaskBrief:
+        return TaskBrief(
+            self.prompt,
+            self.schema,
+            dict(self.error_codes),
+            self.verification_codes,
+            tuple(self.secrets),
+        )
+
 
 @dataclass(frozen=True)
 class AgentResult:
@@ -36,3 +49,5 @@ class AgentResult:
     output: Any = None
     failure_reason: str | None = None
     errors: list[dict[str, str]] | None = None
+    # The order of the run's last step, where it took any (the planner numbers on).
+    last_step: int | None = None

@@ -37,6 +37,17 @@ _DRAW_MARKER = """([id, x, y]) => {
 }"""
 _REMOVE_MARKER = "(id) => document.getElementById(id)?.remove()"
 DRAG_STEPS = 8
+_SCROLL_SETTLED = """() => new Promise((done) => {
+  let last = null, still = 0;
+  const deadline = performance.now() + 1000;
+  const look = () => {
+    const now = [window.scrollX, window.scrollY].join();
+    still = now === last ? still + 1 : 0;
+    last = now;
+    if (still >= 3 || performance.now() > deadline) done(); else requestAnimationFrame(look);
+  };
+  requestAnimationFrame(look);
+})"""
 
 
 async def capture(page: Page) -> bytes:
@@ -64,6 +75,9 @@ async def perform(page: Page, action: PointerAction) -> None:
         case MouseScroll():
             await mouse.move(action.x, action.y)
             await mouse.wheel(action.dx, action.dy)
+            # The wheel returns before the page has scrolled; the next screenshot (and
+            # the next point the model picks in it) must see the page where it stopped.
+            await page.evaluate(_SCROLL_SETTLED)
         case TypeText():
             await keyboard.type(action.text)
         case PressKeys():

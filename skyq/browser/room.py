@@ -48,6 +48,7 @@ class BrowserOptions:
     executable: Path
     headless: bool = True
     viewport: tuple[int, int] = (1280, 720)
+    device_scale_factor: float = 1.0
     extra_args: Sequence[str] = ()
     record_video: bool = True
     video_size: tuple[int, int] = (640, 360)
@@ -244,7 +245,10 @@ class BrowserRoom:
         browser = await self.browser()
         width, height = self.options.viewport
         context = await browser.new_context(
-            viewport={"width": width, "height": height}, accept_downloads=True, **options
+            viewport={"width": width, "height": height},
+            device_scale_factor=self.options.device_scale_factor,
+            accept_downloads=True,
+            **options,
         )
         return HeldContext(browser, context, token)
 

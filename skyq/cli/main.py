@@ -24,7 +24,7 @@ from skyq.errors import ConfigurationError, InvalidRequestError, SkyqError, inva
 from skyq.llm import resolve_model
 from skyq.responses import task_run_response, timeline
 from skyq.schema_registry import SchemaRegistry
-from skyq.schemas import RunStatus, TaskRunRequest, TaskRunResponse
+from skyq.schemas import RunEngine, RunStatus, TaskRunRequest, TaskRunResponse
 from skyq.storage import open_artifact_store
 
 EXIT_NOT_COMPLETED = 1
@@ -82,6 +82,13 @@ def cli() -> None:
 @click.option("--schema", help="data_extraction_schema: a JSON file or JSON text.")
 @click.option("--max-steps", type=int, help="Steps before the run ends timed_out.")
 @click.option("--model", help="litellm model string for this run (default SKYQ_LLM_MODEL).")
+@click.option(
+    "--engine",
+    type=click.Choice([e.value for e in RunEngine]),
+    default=RunEngine.skyvern_v2.value,
+    show_default=True,
+    help="Which loop runs the task (docs/engines.md).",
+)
 @click.option("--title", help="A title stored with the run.")
 def run(
     prompt: str,
@@ -89,6 +96,7 @@ def run(
     schema: str | None,
     max_steps: int | None,
     model: str | None,
+    engine: str,
     title: str | None,
 ) -> None:
     """Run one task here, in this process, and print its TaskRunResponse JSON."""
@@ -100,6 +108,7 @@ def run(
             data_extraction_schema=schema_argument(schema),
             max_steps=max_steps,
             model={"model_name": model} if model else None,
+            engine=RunEngine(engine),
             title=title,
         )
     except ValidationError as exc:
@@ -147,11 +156,16 @@ def _send_webhook(
 
 def _check_can_run(settings: Settings, request: TaskRunRequest) -> None:
     """Fail before any browser starts on what the run would trip over."""
-    from skyq.engines import ensure_supported
+    from skyq.engines import COORDINATE_ENGINES, ensure_supported
+    from skyq.llm.config import screen_models
     from skyq.llm.litellm_client import LiteLLMClient
 
     ensure_supported(request)
-    LiteLLMClient(resolve_model(settings, request.model_name)).check_environment()
+    if request.engine in COORDINATE_ENGINES:
+        models = screen_models(settings, request.engine.value, request.model_name)
+        LiteLLMClient(models.driver).check_environment()
+    else:
+        LiteLLMClient(resolve_model(settings, request.model_name)).check_environment()
     if not settings.chromium_path.exists():
         raise ConfigurationError(missing_chromium_message(settings.chromium_path))
 

@@ -35,3 +35,24 @@ class LLM(Protocol):
     async def complete(self, messages: list[Message], *, json_mode: bool = True) -> LLMReply:
         """One chat completion. Transient failures are retried inside; raises LLMError."""
         ...
+
+
+@dataclass(frozen=True)
+class RawReply:
+    """A provider-format reply (a Responses API response, an Anthropic message) as a
+    dict, with its usage read off."""
+
+    body: dict[str, Any]
+    usage: Usage
+
+
+class ToolLLM(LLM, Protocol):
+    """The computer-use protocols, each in its provider's own request format."""
+
+    async def respond(self, request: dict[str, Any]) -> RawReply:
+        """One OpenAI Responses API call (``input``, ``tools``, ``previous_response_id``)."""
+        ...
+
+    async def messages(self, request: dict[str, Any]) -> RawReply:
+        """One Anthropic Messages API call (``messages``, ``tools``, ``max_tokens``)."""
+        ...

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from skyq.config import Settings
 from skyq.errors import ConfigurationError
@@ -46,3 +46,48 @@ def resolve_model(settings: Settings, override: str | None = None) -> ModelConfi
         max_retries=settings.llm_max_retries,
         send_screenshots=settings.llm_send_screenshots,
     )
+
+
+@dataclass(frozen=True)
+class ScreenModels:
+    """A computer-use run's two models: the one that drives the screen, and the text
+    model that shapes the output to the schema (SKYQ_LLM_MODEL when set)."""
+
+    driver: ModelConfig
+    text: ModelConfig
+
+
+def screen_models(settings: Settings, engine: str, override: str | None = None) -> ScreenModels:
+    """``engine`` is a computer-use engine's wire name (openai-cua, anthropic-cua, ui-tars)."""
+    choices = {
+        "openai-cua": (settings.openai_cua_model, settings.openai_cua_api_base, "OPENAI_CUA"),
+        "anthropic-cua": (
+            settings.anthropic_cua_model,
+            settings.anthropic_cua_api_base,
+            "ANTHROPIC_CUA",
+        ),
+        "ui-tars": (settings.ui_tars_model, settings.ui_tars_api_base, "UI_TARS"),
+    }
+    model, api_base, variable = choices[engine]
+    model = (override or model).strip()
+    if not model:
+        raise ConfigurationError(
+            f"engine {engine!r} has no model: set SKYQ_{variable}_MODEL "
+            f"(and SKYQ_{variable}_API_BASE for a server of your own)"
+        )
+    if api_base and "/" not in model:
+        model = f"openai/{model}"
+    driver = ModelConfig(
+        model=model,
+        api_base=api_base or None,
+        api_key=settings.llm_api_key if api_base else None,
+        timeout_seconds=settings.llm_timeout_seconds,
+        max_retries=settings.llm_max_retries,
+    )
+    if settings.llm_model.strip():
+        return ScreenModels(driver, resolve_model(settings))
+    if engine == "openai-cua":
+        # computer-use-preview answers only the Responses API: the text model is
+        # OpenAI's small chat model on the same account.
+        return ScreenModels(driver, replace(driver, model="openai/gpt-4.1-mini"))
+    return ScreenModels(driver, driver)

@@ -6,10 +6,11 @@ import os
 from typing import Any
 
 from skyq.errors import ConfigurationError, LLMError
-from skyq.llm.base import LLMReply, Message, Usage
+from skyq.llm.base import LLMReply, Message, RawReply, Usage
 from skyq.llm.config import ModelConfig
 
 _litellm: Any = None
+ANTHROPIC_COMPUTER_BETA = "computer-use-2025-01-24"
 
 
 def _load_litellm() -> Any:
@@ -52,26 +53,31 @@ class LiteLLMClient:
                 f"SKYQ_LLM_MODEL={self.model!r} needs {', '.join(missing)} in the environment"
             )
 
-    async def complete(self, messages: list[Message], *, json_mode: bool = True) -> LLMReply:
-        litellm = _load_litellm()
+    def _common(self) -> dict[str, Any]:
         kwargs: dict[str, Any] = {
             "model": self.model,
-            "messages": messages,
-            "temperature": 0,
             "timeout": self.config.timeout_seconds,
             "num_retries": self.config.max_retries,
         }
-        if json_mode:
-            kwargs["response_format"] = {"type": "json_object"}
         if self.config.api_base:
             kwargs["api_base"] = self.config.api_base
             kwargs["api_key"] = self.config.api_key or "skyq-no-key"
+        return kwargs
+
+    async def _send(self, call: Any, kwargs: dict[str, Any]) -> Any:
         try:
-            response = await litellm.acompletion(**kwargs)
+            return await call(**kwargs)
         except Exception as exc:
             # litellm's exception types wrap every provider's; their text names the
             # provider error. Keys are not part of it.
             raise LLMError(f"model call to {self.model} failed: {_one_line(exc)}") from exc
+
+    async def complete(self, messages: list[Message], *, json_mode: bool = True) -> LLMReply:
+        litellm = _load_litellm()
+        kwargs = {**self._common(), "messages": messages, "temperature": 0}
+        if json_mode:
+            kwargs["response_format"] = {"type": "json_object"}
+        response = await self._send(litellm.acompletion, kwargs)
         content = response.choices[0].message.content or ""
         usage = getattr(response, "usage", None)
         return LLMReply(
@@ -82,6 +88,37 @@ class LiteLLMClient:
                 cost=_cost(litellm, response),
             ),
             model=self.model,
+        )
+
+    async def respond(self, request: dict[str, Any]) -> RawReply:
+        litellm = _load_litellm()
+        response = await self._send(litellm.aresponses, {**self._common(), **request})
+        body = response.model_dump(mode="json", exclude_none=True)
+        usage = body.get("usage") or {}
+        return RawReply(
+            body=body,
+            usage=Usage(
+                input_tokens=int(usage.get("input_tokens") or 0),
+                output_tokens=int(usage.get("output_tokens") or 0),
+                cost=_cost(litellm, response),
+            ),
+        )
+
+    async def messages(self, request: dict[str, Any]) -> RawReply:
+        litellm = _load_litellm()
+        kwargs = {**self._common(), **request}
+        # The computer tool is a beta of Anthropic's API, switched on per request.
+        kwargs["extra_headers"] = {"anthropic-beta": ANTHROPIC_COMPUTER_BETA}
+        body = await self._send(litellm.anthropic.messages.acreate, kwargs)
+        if not isinstance(body, dict):
+            body = dict(body)
+        usage = body.get("usage") or {}
+        return RawReply(
+            body=body,
+            usage=Usage(
+                input_tokens=int(usage.get("input_tokens") or 0),
+                output_tokens=int(usage.get("output_tokens") or 0),
+            ),
         )
 
 

@@ -56,7 +56,7 @@ class TaskRunRequest(BaseModel):
 
     prompt: str = Field(min_length=1, description="What the agent should do, in plain words.")
     url: str | None = Field(None, description="The page to start on (http or https).")
-    engine: RunEngine = RunEngine.skyvern_v1
+    engine: RunEngine = RunEngine.skyvern_v2
     title: str | None = None
     proxy_location: str | dict[str, Any] | None = None
     data_extraction_schema: dict[str, Any] | list[Any] | str | None = None

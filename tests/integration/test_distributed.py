@@ -235,7 +235,11 @@ def test_bad_keys_get_skyverns_403(cluster, key):
     ("change", "field", "message"),
     [
         ({"engine": "skyvern-9"}, "engine", "Input should be"),
-        ({"engine": "openai-cua"}, "engine", "'openai-cua' is not supported yet"),
+        (
+            {"engine": "ui-tars", "publish_workflow": True},
+            "publish_workflow",
+            "acts at screen coordinates",
+        ),
         ({"max_steps": 0}, "max_steps", "greater than 0"),
         ({"data_extraction_schema": {"type": "objekt"}}, "data_extraction_schema", "JSON Schema"),
         ({"data_extraction_schema": "{oops"}, "data_extraction_schema", "not valid JSON"),

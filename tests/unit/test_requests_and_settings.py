@@ -42,11 +42,17 @@ def test_bad_requests_name_the_field(fields, loc, message):
     assert message in error["msg"]
 
 
-def test_engines_not_built_yet_are_refused_by_name():
+def test_every_engine_is_supported_and_skyvern_2_is_the_default():
+    for engine in ("skyvern-1.0", "skyvern-2.0", "openai-cua", "anthropic-cua", "ui-tars"):
+        ensure_supported(TaskRunRequest(prompt="x", engine=engine))
+    assert TaskRunRequest(prompt="x").engine == "skyvern-2.0"
+
+
+def test_coordinate_engines_cannot_publish_a_workflow():
     with pytest.raises(InvalidRequestError) as caught:
-        ensure_supported(TaskRunRequest(prompt="x", engine="openai-cua"))
-    assert caught.value.field == "engine"
-    assert "'openai-cua' is not supported yet" in str(caught.value)
+        ensure_supported(TaskRunRequest(prompt="x", engine="openai-cua", publish_workflow=True))
+    assert caught.value.field == "publish_workflow"
+    assert "skyvern-1.0 or skyvern-2.0" in str(caught.value)
 
 
 def test_model_resolution():

@@ -1,0 +1,189 @@
+"""anthropic-cua: Anthropic's computer-use tool over the Messages API.
+
+The conversation is kept here and resent each turn: the model's ``tool_use`` blocks
+are answered with ``tool_result`` blocks, the last of them carrying the screenshot.
+Only the latest ``screenshots_kept`` screenshots are resent; older ones stand as text,
+which bounds a turn's tokens however long the run (Anthropic's own reference loop
+does the same). Coordinates are in the declared display size, which is the viewport.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from typing import Any, Literal
+
+from skyq.agent.pointer import (
+    MouseClick,
+    MouseDrag,
+    MouseMove,
+    MouseScroll,
+    Pause,
+    PointerAction,
+    PressKeys,
+    Screen,
+    TypeText,
+    UnknownKeyError,
+    key_combo,
+    scaled,
+)
+from skyq.agent.screen_loop import Call, CallResult, Turn, without_images
+from skyq.errors import ModelReplyError
+from skyq.llm.base import ToolLLM
+
+TOOL_TYPE = "computer_20250124"
+TOOL_NAME = "computer"
+SCROLL_STEP_PIXELS = 100
+_REMOVED = "[an earlier screenshot, no longer shown]"
+
+
+class AnthropicComputerUse:
+    def __init__(
+        self, llm: ToolLLM, instruction: str, *, max_tokens: int, screenshots_kept: int
+    ) -> None:
+        self.llm = llm
+        self.model = llm.model
+        self.instruction = instruction
+        self.max_tokens = max_tokens
+        self.screenshots_kept = screenshots_kept
+        self.messages: list[dict[str, Any]] = []
+
+    async def turn(self, screen: Screen, results: list[CallResult]) -> Turn:
+        self.messages.append(self._user_turn(screen, results))
+        _forget_old_screenshots(self.messages, self.screenshots_kept)
+        request: dict[str, Any] = {
+            "max_tokens": self.max_tokens,
+            "messages": self.messages,
+            "tools": [
+                {
+                    "type": TOOL_TYPE,
+                    "name": TOOL_NAME,
+                    "display_width_px": screen.width,
+                    "display_height_px": screen.height,
+                }
+            ],
+        }
+        reply = await self.llm.messages(request)
+        body = reply.body
+        content = list(body.get("content") or [])
+        self.messages.append({"role": "assistant", "content": content})
+        calls = tuple(
+            Call(action_of(block.get("input") or {}, screen), str(block.get("id")))
+            for block in content
+            if block.get("type") == "tool_use"
+        )
+        texts = [b.get("text") or "" for b in content if b.get("type") == "text"]
+        return Turn(
+            calls=calls,
+            message="\n".join(t for t in texts if t) or None,
+            usage=reply.usage,
+            request=without_images(request),
+            response=body,
+        )
+
+    def _user_turn(self, screen: Screen, results: list[CallResult]) -> dict[str, Any]:
+        image = {
+            "type": "image",
+            "source": {
+                "type": "base64",
+                "media_type": "image/jpeg",
+                "data": base64.b64encode(screen.image).decode(),
+            },
+        }
+        if not self.messages:
+            return {"role": "user", "content": [{"type": "text", "text": self.instruction}, image]}
+        if not results:  # the model answered without acting and the run went on
+            return {"role": "user", "content": [{"type": "text", "text": "Go on."}, image]}
+        blocks: list[dict[str, Any]] = []
+        for index, result in enumerate(results):
+            outcome = result.outcome
+            parts: list[dict[str, Any]] = []
+            if not outcome.ok:
+                parts.append({"type": "text", "text": outcome.error or "the action failed"})
+            if index == len(results) - 1:
+                parts.append(image)
+            blocks.append(
+                {
+                    "type": "tool_result",
+                    "tool_use_id": result.call.call_id,
+                    "content": parts or [{"type": "text", "text": "done"}],
+                    "is_error": not outcome.ok,
+                }
+            )
+        return {"role": "user", "content": blocks}
+
+
+def _forget_old_screenshots(messages: list[dict[str, Any]], keep: int) -> None:
+    """Replace all but the latest ``keep`` images with a line of text, in place."""
+    images: list[dict[str, Any]] = []
+    for message in messages:
+        if message["role"] != "user":
+            continue
+        for block in message["content"]:
+            inner = block.get("content") if block.get("type") == "tool_result" else [block]
+            images.extend(part for part in inner if part.get("type") == "image")
+    for part in images[: max(len(images) - keep, 0)]:
+        part.clear()
+        part.update({"type": "text", "text": _REMOVED})
+
+
+def action_of(raw: dict[str, Any], screen: Screen) -> PointerAction:
+    """One ``tool_use`` input as a pointer action on the viewport."""
+    kind = str(raw.get("action"))
+    build = _BUILDERS.get(kind)
+    if build is None:
+        raise ModelReplyError(f"anthropic-cua action {kind!r} is not supported")
+    try:
+        return build(_Raw(raw, screen))
+    except UnknownKeyError as exc:
+        raise ModelReplyError(f"anthropic-cua {kind}: {exc}") from None
+    except (KeyError, TypeError, ValueError, IndexError):
+        raise ModelReplyError(f"anthropic-cua {kind} is malformed: {raw}") from None
+
+
+class _Raw:
+    def __init__(self, raw: dict[str, Any], screen: Screen) -> None:
+        self.raw = raw
+        self.screen = screen
+
+    def at(self, key: str = "coordinate") -> tuple[int, int]:
+        x, y = self.raw[key]
+        size = (self.screen.width, self.screen.height)
+        return scaled(float(x), float(y), source=size, screen=self.screen)
+
+    def click(
+        self, button: Literal["left", "right", "middle"] = "left", clicks: int = 1
+    ) -> PointerAction:
+        x, y = self.at()
+        held = key_combo(str(self.raw["text"])) if self.raw.get("text") else ()
+        return MouseClick(x=x, y=y, button=button, clicks=clicks, modifiers=held)
+
+
+def _scroll(r: _Raw) -> PointerAction:
+    x, y = r.at()
+    amount = int(r.raw.get("scroll_amount") or 3) * SCROLL_STEP_PIXELS
+    direction = str(r.raw.get("scroll_direction") or "down")
+    dx = {"left": -amount, "right": amount}.get(direction, 0)
+    dy = {"up": -amount, "down": amount}.get(direction, 0)
+    return MouseScroll(x=x, y=y, dx=dx, dy=dy)
+
+
+def _wait(r: _Raw) -> PointerAction:
+    return Pause(seconds=min(max(float(r.raw.get("duration") or 1.0), 0.1), 30.0))
+
+
+_BUILDERS: dict[str, Callable[[_Raw], PointerAction]] = {
+    "left_click": lambda r: r.click(),
+    "right_click": lambda r: r.click("right"),
+    "middle_click": lambda r: r.click("middle"),
+    "double_click": lambda r: r.click(clicks=2),
+    "triple_click": lambda r: r.click(clicks=3),
+    "mouse_move": lambda r: MouseMove(x=r.at()[0], y=r.at()[1]),
+    "left_click_drag": lambda r: MouseDrag(path=(r.at("start_coordinate"), r.at())),
+    "scroll": _scroll,
+    "type": lambda r: TypeText(text=str(r.raw["text"])),
+    "key": lambda r: PressKeys(keys=key_combo(str(r.raw["text"]))),
+    "wait": _wait,
+    # The next turn carries a fresh screenshot anyway.
+    "screenshot": lambda r: Pause(seconds=0.1),
+}

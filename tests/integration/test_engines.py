@@ -1,0 +1,452 @@
+"""Every engine end to end: a scripted model in the provider's own wire format (the fake
+server checks each request as the provider would) -> litellm -> real Chromium ->
+tests/sites/pointer.html, whose targets sit at known places, as a real model would read
+them off the screenshot.
+
+A test's evidence is the page as the text model saw it at the end (the extract call's
+page listing), and what was recorded."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from skyq.bootstrap import open_run_store
+from skyq.browser import BrowserRoom
+from skyq.config import Settings
+from skyq.runner import RunServices, browser_options
+from skyq.storage import open_artifact_store
+from tests.conftest import Embedded, make_settings
+from tests.fake_llm import Call, FakeLLM, Script
+
+NAME = (250, 115)  # the Name field's centre, in CSS pixels of the viewport
+SAVE = (160, 180)
+TWICE = (580, 120)
+MENU = (780, 120)
+HANDLE = (120, 320)
+FAR_AFTER_SCROLL = (160, 120)  # the far button, once the page is scrolled by 1400px
+STATUS_SCHEMA = {
+    "type": "object",
+    "properties": {"status": {"type": "string"}},
+    "required": ["status"],
+}
+
+
+def extract_saw(fake: FakeLLM) -> str:
+    extracts = [c for c in fake.calls if c.kind == "extract"]
+    assert extracts, f"no extract call in {fake.kinds()}"
+    return extracts[-1].text
+
+
+def picture(data_url_or_b64: str) -> Image.Image:
+    data = data_url_or_b64.split(",", 1)[-1]
+    return Image.open(io.BytesIO(base64.b64decode(data)))
+
+
+def status_of(call: Call) -> dict[str, str]:
+    line = next(x for x in call.text.splitlines() if "Saved:" in x or x == "Nothing yet")
+    return {"status": line}
+
+
+def assert_marked(embedded: Embedded, run_id: str, point: tuple[int, int]) -> None:
+    """The first action's screenshot has the ring drawn around the point clicked."""
+    shots = embedded.store.artifacts(run_id, types=["screenshot_action"])
+    assert shots, "no marked screenshots were recorded"
+    image = Image.open(io.BytesIO(embedded.artifacts.get(shots[0].uri))).convert("RGB")
+    assert image.size == (1280, 720)
+    red, green, blue = image.getpixel((point[0], point[1] - 12))  # on the ring
+    assert red > 180 and green < 110 and blue < 140, (red, green, blue)
+
+
+# openai-cua -------------------------------------------------------------------------
+
+
+def computer_call(action: dict[str, Any], **extra: Any) -> list[dict[str, Any]]:
+    return [
+        {"type": "reasoning", "summary": []},
+        {"type": "computer_call", "action": action, **extra},
+    ]
+
+
+def said(text: str) -> list[dict[str, Any]]:
+    return [{"type": "message", "content": [{"type": "output_text", "text": text}]}]
+
+
+def test_openai_cua_drives_the_page_with_coordinates(embedded, fake_llm, sites):
+    fake_llm.script = Script(
+        screen=[
+            computer_call({"type": "click", "button": "left", "x": NAME[0], "y": NAME[1]}),
+            computer_call({"type": "type", "text": "Ada"}),
+            computer_call({"type": "click", "button": "left", "x": SAVE[0], "y": SAVE[1]}),
+            computer_call({"type": "double_click", "x": TWICE[0], "y": TWICE[1]}),
+            computer_call({"type": "keypress", "keys": ["CTRL", "B"]}),
+            computer_call(
+                {"type": "drag", "path": [{"x": HANDLE[0], "y": HANDLE[1]}, {"x": 400, "y": 320}]}
+            ),
+            computer_call({"type": "scroll", "x": 640, "y": 360, "scroll_x": 0, "scroll_y": 1400}),
+            computer_call({"type": "click", "button": "left", "x": 160, "y": 120}),
+            said("All done."),
+        ],
+        extract=[status_of],
+    )
+    response = embedded.run(
+        prompt="Save the name Ada, then press the far button",
+        url=sites.url("pointer.html"),
+        engine="openai-cua",
+        data_extraction_schema=STATUS_SCHEMA,
+        max_steps=12,
+    )
+    assert response.status == "completed", response.failure_reason
+    assert response.run_type == "openai_cua"
+    seen = extract_saw(fake_llm)
+    assert (
+        "Saved: Ada | Double-clicked | Ctrl+B pressed | Dropped at 400 | Far clicked at scroll 1400"
+        in seen
+    )
+    assert response.output["status"].startswith("Saved: Ada")
+
+    turns = [c for c in fake_llm.calls if c.kind == "openai-cua"]
+    assert len(turns) == 9
+    first, second = turns[0].body, turns[1].body
+    tool = first["tools"][0]
+    assert (tool["display_width"], tool["display_height"]) == (1280, 720)
+    assert first["input"][0]["content"][0]["text"].startswith("TASK: Save the name Ada")
+    assert picture(first["input"][0]["content"][1]["image_url"]).size == (1280, 720)
+    assert second["previous_response_id"] == "resp_1"
+    output = second["input"][0]
+    assert output["type"] == "computer_call_output"
+    assert output["current_url"] == sites.url("pointer.html")
+    actions = [a.action_type for a in embedded.store.actions(response.run_id)]
+    assert actions == [
+        "mouse_click",
+        "type_text",
+        "mouse_click",
+        "mouse_click",
+        "press_keys",
+        "mouse_drag",
+        "mouse_scroll",
+        "mouse_click",
+    ]
+    assert_marked(embedded, response.run_id, NAME)
+
+
+def test_openai_cua_safety_checks_refused_unless_acknowledged(embedded, fake_llm, sites):
+    check = {"id": "sc_1", "code": "malicious_instructions", "message": "odd page text"}
+    fake_llm.script = Script(
+        screen=[computer_call({"type": "click", "x": 5, "y": 5}, pending_safety_checks=[check])]
+    )
+    response = embedded.run(prompt="Click", url=sites.url("pointer.html"), engine="openai-cua")
+    assert response.status == "terminated"
+    assert "malicious_instructions: odd page text" in response.failure_reason
+    assert "SKYQ_CUA_ACKNOWLEDGE_SAFETY_CHECKS" in response.failure_reason
+
+
+def test_openai_cua_acknowledges_safety_checks_when_told(tmp_path, fake_llm, sites, room, loop):
+    settings = make_settings(tmp_path / "home", fake_llm.url, cua_acknowledge_safety_checks=True)
+    embedded = _embedded(settings, room, loop)
+    check = {"id": "sc_9", "code": "irrelevant_domain", "message": "off the task's site"}
+    fake_llm.script = Script(
+        screen=[
+            computer_call({"type": "click", "x": 5, "y": 5}, pending_safety_checks=[check]),
+            said("done"),
+        ]
+    )
+    response = embedded.run(prompt="Click", url=sites.url("pointer.html"), engine="openai-cua")
+    # The fake server refuses a turn whose check was not acknowledged, as OpenAI does.
+    assert response.status == "completed", response.failure_reason
+    acknowledged = fake_llm.calls[-1].body["input"][0]["acknowledged_safety_checks"]
+    assert acknowledged == [check]
+
+
+# anthropic-cua ----------------------------------------------------------------------
+
+
+def tool_use(action: str, **fields: Any) -> list[dict[str, Any]]:
+    return [
+        {"type": "text", "text": f"Next: {action}."},
+        {"type": "tool_use", "name": "computer", "input": {"action": action, **fields}},
+    ]
+
+
+def test_anthropic_cua_drives_the_page_with_coordinates(embedded, fake_llm, sites):
+    fake_llm.script = Script(
+        screen=[
+            tool_use("left_click", coordinate=list(NAME)),
+            tool_use("type", text="Ada"),
+            tool_use("left_click", coordinate=list(SAVE)),
+            tool_use("key", text="ctrl+b"),
+            tool_use("right_click", coordinate=list(MENU)),
+            tool_use("scroll", coordinate=[640, 360], scroll_direction="down", scroll_amount=14),
+            tool_use("left_click", coordinate=list(FAR_AFTER_SCROLL)),
+            [{"type": "text", "text": "The name is saved."}],
+        ],
+        extract=[status_of],
+    )
+    response = embedded.run(
+        prompt="Save the name Ada",
+        url=sites.url("pointer.html"),
+        engine="anthropic-cua",
+        data_extraction_schema=STATUS_SCHEMA,
+        max_steps=10,
+    )
+    assert response.status == "completed", response.failure_reason
+    assert response.run_type == "anthropic_cua"
+    assert (
+        "Saved: Ada | Ctrl+B pressed | Right-clicked | Far clicked at scroll 1400"
+        in extract_saw(fake_llm)
+    )
+    turns = [c for c in fake_llm.calls if c.kind == "anthropic-cua"]
+    assert len(turns) == 8
+    assert turns[0].headers["anthropic-beta"] == "computer-use-2025-01-24"
+    tool = turns[0].body["tools"][0]
+    assert tool == {
+        "type": "computer_20250124",
+        "name": "computer",
+        "display_width_px": 1280,
+        "display_height_px": 720,
+    }
+    # Only the latest screenshots are resent: the conversation stays bounded.
+    last = turns[-1].body["messages"]
+    images = json.dumps(last).count('"type": "image"')
+    assert images == 3
+    assert_marked(embedded, response.run_id, NAME)
+
+
+# ui-tars ------------------------------------------------------------------------------
+
+
+def _embedded(settings: Settings, room: BrowserRoom, loop: Any) -> Embedded:
+    store = open_run_store(settings)
+    artifacts = open_artifact_store(settings)
+    services = RunServices(settings=settings, store=store, artifacts=artifacts, room=room)
+    return Embedded(settings, store, artifacts, services, loop, store.ensure_organization("test"))
+
+
+@pytest.fixture(scope="module")
+def hidpi_room(loop) -> Iterator[BrowserRoom]:
+    """A browser whose pages have two device pixels per CSS pixel (a HiDPI screen)."""
+    room = BrowserRoom(browser_options(Settings(device_scale_factor=2)))
+    yield room
+    loop.run(room.close(), timeout=30)
+
+
+def tars(action: str) -> str:
+    return f"Thought: the next thing to do.\nAction: {action}"
+
+
+def on_resized(point: tuple[int, int]) -> str:
+    """The point as UI-TARS-1.5 gives it: pixels of the 1288x728 picture its processor
+    makes of a 1280x720 screenshot."""
+    return f"({point[0] * 1288 / 1280:.0f},{point[1] * 728 / 720:.0f})"
+
+
+def test_ui_tars_on_a_hidpi_screen(tmp_path, fake_llm, sites, hidpi_room, loop):
+    embedded = _embedded(make_settings(tmp_path / "home", fake_llm.url), hidpi_room, loop)
+    fake_llm.script = Script(
+        screen=[
+            tars(f"click(start_box='{on_resized(NAME)}')"),
+            tars("type(content='Ada')"),
+            tars("hotkey(key='ctrl b')"),
+            tars(f"left_double(start_box='{on_resized(TWICE)}')"),
+            tars(f"click(start_box='<|box_start|>{on_resized(SAVE)}<|box_end|>')"),
+            "I am not sure what to do",  # off the grammar: one retry, saying why
+            tars(f"drag(start_box='{on_resized(HANDLE)}', end_box='{on_resized((400, 320))}')"),
+            tars("finished(content='Saved it.')"),
+        ],
+        extract=[status_of],
+    )
+    response = embedded.run(
+        prompt="Save the name Ada",
+        url=sites.url("pointer.html"),
+        engine="ui-tars",
+        data_extraction_schema=STATUS_SCHEMA,
+        max_steps=10,
+    )
+    assert response.status == "completed", response.failure_reason
+    assert response.run_type == "ui_tars"
+    assert "Ctrl+B pressed | Double-clicked | Saved: Ada | Dropped at 400" in extract_saw(fake_llm)
+    turns = [c for c in fake_llm.calls if c.kind == "ui-tars"]
+    assert len(turns) == 8  # seven turns, one of them retried
+    assert turns[0].messages[0]["content"].startswith("You are a GUI agent")
+    assert "TASK: Save the name Ada" in turns[0].messages[0]["content"]
+    assert "has no 'Action:' line" in turns[6].messages[-1]["content"]
+    # CSS pixels on the wire, whatever the device scale: the model's points map back.
+    image = turns[0].messages[-1]["content"][0]["image_url"]["url"]
+    assert picture(image).size == (1280, 720)
+    assert max(c.images for c in turns) == 3  # the latest screenshots only
+    assert_marked(embedded, response.run_id, NAME)
+
+
+# skyvern-2.0 ---------------------------------------------------------------------------
+
+
+def test_skyvern_2_plans_sub_goals_and_is_the_default(embedded, fake_llm, sites):
+    goals = ["Type Ada into the Name field and press Save", "Report the status line"]
+    fake_llm.script = Script(
+        plan=[{"sub_goals": goals, "impossible": None}],
+        steps=[
+            lambda c: {
+                "actions": [
+                    {"action_type": "input_text", "id": c.id_of("Name"), "text": "Ada"},
+                    {"action_type": "click", "id": c.id_of("Save")},
+                ]
+            },
+            {"actions": [{"action_type": "complete"}]},
+            lambda c: {"actions": [{"action_type": "complete", "data": status_of(c)}]},
+        ],
+    )
+    response = embedded.run(
+        prompt="Save the name Ada and tell me the status",
+        url=sites.url("pointer.html"),
+        data_extraction_schema=STATUS_SCHEMA,
+    )
+    assert response.status == "completed", response.failure_reason
+    assert response.run_type == "task_v2"
+    assert response.run_request.engine == "skyvern-2.0"
+    assert response.output == {"status": "Saved: Ada"}
+    steps = [c for c in fake_llm.calls if c.kind == "step"]
+    assert steps[0].text.startswith(f"TASK: {goals[0]}\n\nThis is part of the overall task")
+    assert "Already done: " + goals[0] in steps[2].text
+    assert "SCHEMA" not in steps[0].text and "SCHEMA" in steps[2].text  # the last carries it
+    plans = [a for a in embedded.store.actions(response.run_id) if a.action_type == "plan"]
+    assert [p.payload["sub_goals"] for p in plans] == [goals]
+    # The plan is its own step, first on the timeline; the browser steps follow it.
+    orders = [s.order for s in embedded.store.steps(response.run_id)]
+    assert orders == [1, 2, 3, 4]
+
+
+def test_skyvern_2_replans_around_a_failed_sub_goal(embedded, fake_llm, sites):
+    fake_llm.script = Script(
+        plan=[
+            {"sub_goals": ["Press the Missing button", "Press Save"]},
+            {"sub_goals": ["Press Save"]},
+        ],
+        steps=[
+            {"actions": [{"action_type": "terminate", "reasoning": "no Missing button here"}]},
+            lambda c: {"actions": [{"action_type": "click", "id": c.id_of("Save")}]},
+            lambda c: {"actions": [{"action_type": "complete", "data": status_of(c)}]},
+        ],
+    )
+    response = embedded.run(
+        prompt="Press Missing, then Save", url=sites.url("pointer.html"), engine="skyvern-2.0"
+    )
+    assert response.status == "completed", response.failure_reason
+    assert response.output["status"].startswith("Saved:")
+    replan = [c for c in fake_llm.calls if c.kind == "plan"][1]
+    assert "FAILED: Press the Missing button: no Missing button here" in replan.text
+    assert "Far button" in replan.text  # planned from the page as it is
+    plans = [a for a in embedded.store.actions(response.run_id) if a.action_type == "plan"]
+    assert [p.payload["replan"] for p in plans] == [0, 1]
+
+
+def test_skyvern_2_says_when_the_plan_finds_the_task_impossible(embedded, fake_llm, sites):
+    fake_llm.script = Script(plan=[{"sub_goals": [], "impossible": "this site sells no cars"}])
+    response = embedded.run(prompt="Buy a car", url=sites.url("pointer.html"))
+    assert response.status == "terminated"
+    assert response.failure_reason == "this site sells no cars"
+
+
+# The same rules on every engine --------------------------------------------------------
+
+ENGINES = ["skyvern-1.0", "skyvern-2.0", "openai-cua", "anthropic-cua", "ui-tars"]
+
+
+def keep_acting(engine: str) -> Any:
+    """A reply that acts harmlessly and never finishes, in the engine's own format."""
+    if engine.startswith("skyvern"):
+        return {"actions": [{"action_type": "scroll", "direction": "down"}]}
+    if engine == "openai-cua":
+        return computer_call({"type": "scroll", "x": 600, "y": 400, "scroll_x": 0, "scroll_y": 50})
+    if engine == "anthropic-cua":
+        return tool_use("mouse_move", coordinate=[600, 400])
+    return tars("scroll(start_box='(600,400)', direction='down')")
+
+
+def finish_with(engine: str, text: str) -> Any:
+    if engine.startswith("skyvern"):
+        raise AssertionError("the skyvern engines answer in actions")
+    if engine == "openai-cua":
+        return said(text)
+    if engine == "anthropic-cua":
+        return [{"type": "text", "text": text}]
+    return tars(f"finished(content='{text}')")
+
+
+def script_for(engine: str, replies: list[Any], **kw: Any) -> Script:
+    if engine.startswith("skyvern"):
+        return Script(steps=replies, **kw)
+    return Script(screen=replies, **kw)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_max_steps_on_every_engine(embedded, fake_llm, sites, engine):
+    fake_llm.script = script_for(engine, [keep_acting(engine)] * 2)
+    response = embedded.run(
+        prompt="Keep going", url=sites.url("pointer.html"), engine=engine, max_steps=2
+    )
+    assert response.status == "timed_out"
+    assert response.failure_reason == "reached max_steps (2) before the task was done"
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_error_code_mapping_on_every_engine(embedded, fake_llm, sites, engine):
+    codes = {"no_account": "the page asks to sign in"}
+    if engine.startswith("skyvern"):
+        reply = {"actions": [], "errors": [{"error_code": "no_account", "reasoning": "a wall"}]}
+    else:
+        reply = finish_with(engine, "ERROR no_account: a wall")
+    fake_llm.script = script_for(engine, [reply])
+    response = embedded.run(
+        prompt="Read it", url=sites.url("pointer.html"), engine=engine, error_code_mapping=codes
+    )
+    assert response.status == "terminated"
+    assert response.errors == [{"error_code": "no_account", "reasoning": "a wall"}]
+    model_side = next(c for c in fake_llm.calls if c.kind not in ("plan",))
+    assert "no_account" in json.dumps(model_side.body)  # the model was told the codes
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_cancel_on_every_engine(embedded, fake_llm, sites, engine):
+    def cancel_then_act(call: Call) -> Any:
+        run = embedded.store.list_runs(limit=1)[0]
+        assert embedded.store.request_cancel(run.run_id)
+        return keep_acting(engine)
+
+    fake_llm.script = script_for(engine, [cancel_then_act])
+    response = embedded.run(
+        prompt="Keep going", url=sites.url("pointer.html"), engine=engine, max_steps=5
+    )
+    assert response.status == "canceled"
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_run_time_limit_on_every_engine(tmp_path, fake_llm, sites, room, loop, engine):
+    settings = make_settings(tmp_path / "home", fake_llm.url, run_timeout_seconds=0.001)
+    embedded = _embedded(settings, room, loop)
+    fake_llm.script = script_for(engine, [keep_acting(engine)] * 3)
+    response = embedded.run(prompt="Keep going", url=sites.url("pointer.html"), engine=engine)
+    assert response.status == "timed_out"
+    assert response.failure_reason == "run time limit (0.001s) reached"
+
+
+@pytest.mark.parametrize("engine", ["openai-cua", "anthropic-cua", "ui-tars"])
+def test_output_off_the_schema_fails_on_every_engine(embedded, fake_llm, sites, engine):
+    fake_llm.script = script_for(
+        engine,
+        [finish_with(engine, "done")],
+        extract=[{"status": 3}, {"status": 4}],  # a number, twice: the repair round too
+    )
+    response = embedded.run(
+        prompt="Report",
+        url=sites.url("pointer.html"),
+        engine=engine,
+        data_extraction_schema={**STATUS_SCHEMA, "properties": {"status": {"type": "boolean"}}},
+    )
+    assert response.status == "failed"
+    assert response.failure_reason.startswith("output does not match data_extraction_schema")

@@ -21,6 +21,7 @@ from skyq.bootstrap import open_run_store
 from skyq.browser import BrowserRoom
 from skyq.config import Settings
 from skyq.runner import RunServices, browser_options
+from skyq.schemas import TaskRunRequest
 from skyq.storage import open_artifact_store
 from tests.conftest import Embedded, make_settings
 from tests.fake_llm import Call, FakeLLM, Script
@@ -301,10 +302,12 @@ def test_skyvern_2_plans_sub_goals_and_is_the_default(embedded, fake_llm, sites)
             lambda c: {"actions": [{"action_type": "complete", "data": status_of(c)}]},
         ],
     )
-    response = embedded.run(
-        prompt="Save the name Ada and tell me the status",
-        url=sites.url("pointer.html"),
-        data_extraction_schema=STATUS_SCHEMA,
+    response = embedded.run_request(  # no engine named: the default
+        TaskRunRequest(
+            prompt="Save the name Ada and tell me the status",
+            url=sites.url("pointer.html"),
+            data_extraction_schema=STATUS_SCHEMA,
+        )
     )
     assert response.status == "completed", response.failure_reason
     assert response.run_type == "task_v2"
@@ -347,7 +350,7 @@ def test_skyvern_2_replans_around_a_failed_sub_goal(embedded, fake_llm, sites):
 
 def test_skyvern_2_says_when_the_plan_finds_the_task_impossible(embedded, fake_llm, sites):
     fake_llm.script = Script(plan=[{"sub_goals": [], "impossible": "this site sells no cars"}])
-    response = embedded.run(prompt="Buy a car", url=sites.url("pointer.html"))
+    response = embedded.run(prompt="Buy a car", url=sites.url("pointer.html"), engine="skyvern-2.0")
     assert response.status == "terminated"
     assert response.failure_reason == "this site sells no cars"
 

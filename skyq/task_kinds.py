@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from skyq.schemas import TaskRunRequest
+from skyq.schemas import RunEngine, TaskRunRequest
 from skyq.schemas.credential import DownloadFilesRequest, LoginRequest, TaskExtras
 
 LOGIN_PROMPT = (
@@ -36,6 +36,10 @@ def _common(body: TaskExtras) -> dict[str, object]:
     )
 
 
+# A login and a download are one goal each: the step loop alone, with no plan call.
+ONE_GOAL = RunEngine.skyvern_v1
+
+
 def login_task(body: LoginRequest, username: str) -> TaskRunRequest:
     """The login run: the username is no secret, the password only a placeholder."""
     login = LOGIN_PROMPT.format(username=json.dumps(username))
@@ -43,6 +47,7 @@ def login_task(body: LoginRequest, username: str) -> TaskRunRequest:
     return TaskRunRequest(
         prompt=prompt,
         credential_id=body.credential_id,
+        engine=ONE_GOAL,
         **_common(body),
     )
 
@@ -55,5 +60,6 @@ def download_task(body: DownloadFilesRequest) -> TaskRunRequest:
         prompt=f"{body.navigation_goal}\n\n{DOWNLOAD_NOTE}",
         download_timeout=body.download_timeout,
         download_suffix=body.download_suffix,
+        engine=ONE_GOAL,
         **common,
     )

@@ -77,6 +77,11 @@ class Call:
         raise AssertionError(f"no element mentioning {text!r} in:\n{self.text}")
 
 
+def plan_as_is(call: Call) -> dict[str, Any]:
+    """The skyvern-2.0 plan of a one-goal task: the task itself, its one sub-goal."""
+    return {"sub_goals": [call.text.split("TASK:\n", 1)[1].strip()]}
+
+
 class ServerError:
     def __init__(self, status: int, message: str = "scripted failure") -> None:
         self.status = status
@@ -118,8 +123,8 @@ class Script:
         if not queue:
             if call.kind == "verify":
                 return {"user_goal_achieved": True, "reasoning": "looks done"}
-            if call.kind == "plan":  # a task is its own one sub-goal
-                return {"sub_goals": [call.text.split("TASK:\n", 1)[1].strip()]}
+            if call.kind == "plan":
+                return plan_as_is(call)
             raise AssertionError(f"script has no more {call.kind} replies")
         reply = queue.pop(0)
         return reply(call) if callable(reply) else reply

@@ -81,6 +81,21 @@ def test_max_steps_must_be_a_number(env):
     assert "'many' is not a valid integer" in result.stderr
 
 
+def test_engine_must_be_one_skyq_has(env):
+    result = skyq("run", "Do it", "--engine", "skyvern-9", env=env)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "Invalid value for '--engine'" in result.stderr and "ui-tars" in result.stderr
+
+
+def test_a_computer_use_engine_without_its_model_says_what_to_set(env):
+    result = skyq("run", "Do it", "--engine", "ui-tars", "--url", "http://127.0.0.1:1/", env=env)
+    assert result.returncode == 2
+    assert one_error_line(result).startswith(
+        "engine 'ui-tars' has no model: set SKYQ_UI_TARS_MODEL"
+    )
+
+
 def test_no_model_configured_says_what_to_set(env):
     del env["SKYQ_LLM_MODEL"], env["SKYQ_LLM_API_BASE"]
     result = skyq("run", "Do it", "--url", "http://127.0.0.1:1/", env=env)
@@ -143,12 +158,14 @@ def test_run_prints_the_response_and_a_line_per_step(env, fake_llm, sites, tmp_p
     body = json.loads(result.stdout)
     assert body["status"] == "completed"
     assert body["output"] == {"cart": "Cart: 1 item"}
-    assert body["step_count"] == 2
+    assert body["run_type"] == "task_v2"  # skyvern-2.0, the default: a plan step first
+    assert body["step_count"] == 3
     assert body["run_id"].startswith("tsk_")
     lines = result.stderr.strip().splitlines()
-    assert lines[0].startswith('step 1/5  click "Add to cart"  ')
-    assert lines[0].endswith("s")
-    assert lines[1].startswith("step 2/5  complete  ")
+    assert lines[0].startswith("step 1/5  plan  ")
+    assert lines[1].startswith('step 2/5  click "Add to cart"  ')
+    assert lines[1].endswith("s")
+    assert lines[2].startswith("step 3/5  complete  ")
 
     listed = skyq("runs", "list", env=env)
     assert listed.returncode == 0
@@ -158,11 +175,14 @@ def test_run_prints_the_response_and_a_line_per_step(env, fake_llm, sites, tmp_p
     assert shown.returncode == 0
     detail = json.loads(shown.stdout)
     assert detail["status"] == "completed"
-    assert detail["llm_usage"]["input_tokens"] == 300  # two steps and a verify
-    assert detail["timeline"][0]["step"]["input_tokens"] == 100
-    first_action = detail["timeline"][0]["actions"][0]
+    assert detail["llm_usage"]["input_tokens"] == 400  # the plan, two steps and a verify
+    plan, click, done = detail["timeline"]
+    assert plan["actions"][0]["action_type"] == "plan"
+    assert plan["actions"][0]["payload"]["sub_goals"] == ["Add the lamp to the cart"]
+    assert click["step"]["input_tokens"] == 100
+    first_action = click["actions"][0]
     assert (first_action["action_type"], first_action["element_text"]) == ("click", "Add to cart")
-    assert detail["timeline"][1]["actions"][0]["action_type"] == "complete"
+    assert done["actions"][0]["action_type"] == "complete"
 
     missing = skyq("runs", "show", "tsk_nope", env=env)
     assert missing.returncode == 1

@@ -23,7 +23,7 @@ import pytest
 import skyq
 from skyq.queue import queue_depth
 from tests.cluster import Cluster, wait_until
-from tests.fake_llm import Call
+from tests.fake_llm import Call, plan_as_is
 from tests.receiver import Receiver
 from tests.s3_server import free_port
 
@@ -40,6 +40,8 @@ def shop_model(call: Call) -> dict:
     """A stateless model: what it answers depends only on the request, so any number
     of runs can share it. Tasks: 'Price of NAME', 'Slow N' (N steps, then done),
     'Forever' (never done)."""
+    if call.kind == "plan":
+        return plan_as_is(call)
     if call.kind == "verify":
         return {"user_goal_achieved": True, "reasoning": "done"}
     text = call.text
@@ -321,13 +323,18 @@ def test_webhook_reaches_a_receiver_that_was_down_twice(cluster, model, sites, c
             delivery.headers["webhook-signature"] == "v1," + base64.b64encode(mac.digest()).decode()
         )
         assert {d.headers["webhook-id"] for d in receiver.deliveries} == {f"msg_{run.run_id}"}
-        with psycopg.connect(cluster.env["SKYQ_DATABASE_URL"]) as connection:
-            rows = connection.execute(
-                "SELECT attempt, status_code FROM webhook_deliveries WHERE run_id = %s"
-                " ORDER BY attempt",
-                (run.run_id,),
-            ).fetchall()
-        assert rows == [(1, 500), (2, 500), (3, 200)]
+
+        def attempts() -> list[tuple[int, int]]:
+            with psycopg.connect(cluster.env["SKYQ_DATABASE_URL"]) as connection:
+                return connection.execute(
+                    "SELECT attempt, status_code FROM webhook_deliveries WHERE run_id = %s"
+                    " ORDER BY attempt",
+                    (run.run_id,),
+                ).fetchall()
+
+        # The sender records an attempt once the receiver has answered it.
+        wait_until(lambda: len(attempts()) == 3, 30, "the third attempt's record")
+        assert attempts() == [(1, 500), (2, 500), (3, 200)]
 
         answer = httpx.post(
             f"{cluster.url}/v1/runs/{run.run_id}/retry_webhook",

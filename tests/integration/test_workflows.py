@@ -13,7 +13,7 @@ import pytest
 from skyq.db.workflow_store import WorkflowStore
 from skyq.errors import InvalidRequestError
 from skyq.workflows.script import parse_script
-from tests.fake_llm import Call
+from tests.fake_llm import Call, plan_as_is
 from tests.sites.server import ACCOUNT_PASSWORD
 
 PROMPT = f"Sign in as alice with the password {ACCOUNT_PASSWORD} and report the balance"
@@ -25,6 +25,8 @@ SCHEMA = {
 
 
 def sign_in_model(call: Call) -> dict:
+    if call.kind == "plan":
+        return plan_as_is(call)
     if call.kind == "verify":
         return {"user_goal_achieved": True, "reasoning": "done"}
     text = call.text
@@ -165,7 +167,7 @@ def test_parameters_are_checked_and_run_with_agent_uses_the_model(
         parameters={"password": ACCOUNT_PASSWORD},
     )
     assert agent.status == "completed" and agent.script_run is None
-    assert fake_llm.kinds()[0] == "step"
+    assert fake_llm.kinds()[:2] == ["plan", "step"]  # the default engine, skyvern-2.0
     assert all(ACCOUNT_PASSWORD not in str(call.body) for call in fake_llm.calls)
 
 

@@ -103,8 +103,11 @@ class ModelCalls:
         return await self.ask(step_id, messages, parse_json, json_mode=json_object)
 
 
+SCHEMA_FAILURE = "output does not match data_extraction_schema"
+
+
 def schema_failure(problems: list[str]) -> str:
-    return "output does not match data_extraction_schema: " + "; ".join(problems)
+    return f"{SCHEMA_FAILURE}: " + "; ".join(problems)
 
 
 def _jsonable(value: Any) -> Any:

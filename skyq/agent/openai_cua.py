@@ -89,8 +89,14 @@ class OpenAIComputerUse:
             ]
         items: list[dict[str, Any]] = []
         failures = []
+        answered: set[str | None] = set()
         for result in results:
             call_id = result.call.call_id
+            if not result.outcome.ok:
+                failures.append(f"{result.call.action.action_type}: {result.outcome.error}")
+            if call_id in answered:  # one output per call, however many actions it held
+                continue
+            answered.add(call_id)
             item: dict[str, Any] = {
                 "type": "computer_call_output",
                 "call_id": call_id,
@@ -101,8 +107,6 @@ class OpenAIComputerUse:
             if acknowledged:
                 item["acknowledged_safety_checks"] = acknowledged
             items.append(item)
-            if not result.outcome.ok:
-                failures.append(f"{result.call.action.action_type}: {result.outcome.error}")
         if failures:
             note = "These actions failed: " + "; ".join(failures)
             items.append({"role": "user", "content": [{"type": "input_text", "text": note}]})
@@ -135,7 +139,9 @@ class OpenAIComputerUse:
                 )
             if checks:
                 self._pending_checks[call_id] = checks
-            calls.append(Call(action_of(item.get("action") or {}, screen), call_id))
+            # One action per call, or (the GA tool) several under one call_id.
+            for raw in item.get("actions") or [item.get("action") or {}]:
+                calls.append(Call(action_of(raw, screen), call_id))
         return tuple(calls), None
 
 

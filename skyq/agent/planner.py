@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from skyq.agent import prompts
 from skyq.agent.actions import PlanAction
-from skyq.agent.asking import ModelCalls
+from skyq.agent.asking import SCHEMA_FAILURE, ModelCalls
 from skyq.agent.page import ActionOutcome, PageDriver, redact, scrub
 from skyq.agent.recorder import RunRecorder, StepReport
 from skyq.agent.replies import ProtocolViolation, parse_json
@@ -124,10 +124,13 @@ class Planner:
 
     def _can_replan(self, result: AgentResult, replans: int) -> bool:
         """A sub-goal the agent gave up on, or that broke on the page, is planned around;
-        a matched error code, a cancel and a spent budget end the run as they are."""
+        a matched error code, an output off the schema (after its repair round), a
+        cancel and a spent budget end the run as they would on skyvern-1.0."""
         if replans >= self.max_replans or self._steps_left <= 0:
             return False
-        return result.status in (RunStatus.terminated, RunStatus.failed) and not result.errors
+        if result.errors or (result.failure_reason or "").startswith(SCHEMA_FAILURE):
+            return False
+        return result.status in (RunStatus.terminated, RunStatus.failed)
 
     async def _sub_goal(
         self, goal: str, done: list[Done], *, last: bool, started: float

@@ -137,6 +137,28 @@ def test_openai_cua_drives_the_page_with_coordinates(embedded, fake_llm, sites):
     assert_marked(embedded, response.run_id, NAME)
 
 
+def test_openai_cua_several_actions_in_one_call_get_one_output(embedded, fake_llm, sites):
+    batch = [
+        {"type": "click", "x": NAME[0], "y": NAME[1]},
+        {"type": "type", "text": "Grace"},
+        {"type": "click", "x": SAVE[0], "y": SAVE[1]},
+    ]
+    fake_llm.script = Script(
+        screen=[[{"type": "computer_call", "actions": batch}], said("saved")],
+        extract=[status_of],
+    )
+    response = embedded.run(
+        prompt="Save Grace",
+        url=sites.url("pointer.html"),
+        engine="openai-cua",
+        data_extraction_schema=STATUS_SCHEMA,
+    )
+    assert response.status == "completed", response.failure_reason
+    assert response.output == {"status": "Saved: Grace"}
+    outputs = [i for i in fake_llm.calls[1].body["input"] if i["type"] == "computer_call_output"]
+    assert len(outputs) == 1
+
+
 def test_openai_cua_safety_checks_refused_unless_acknowledged(embedded, fake_llm, sites):
     check = {"id": "sc_1", "code": "malicious_instructions", "message": "odd page text"}
     fake_llm.script = Script(
@@ -438,13 +460,14 @@ def test_run_time_limit_on_every_engine(tmp_path, fake_llm, sites, room, loop, e
     assert response.failure_reason == "run time limit (0.001s) reached"
 
 
-@pytest.mark.parametrize("engine", ["openai-cua", "anthropic-cua", "ui-tars"])
+@pytest.mark.parametrize("engine", ENGINES)
 def test_output_off_the_schema_fails_on_every_engine(embedded, fake_llm, sites, engine):
-    fake_llm.script = script_for(
-        engine,
-        [finish_with(engine, "done")],
-        extract=[{"status": 3}, {"status": 4}],  # a number, twice: the repair round too
-    )
+    if engine.startswith("skyvern"):  # the answer in `complete`, then the repair round
+        replies = [{"actions": [{"action_type": "complete", "data": {"status": 3}}]}]
+        extract = [{"status": 4}]
+    else:  # an answer in words: the extraction, then the repair round
+        replies, extract = [finish_with(engine, "done")], [{"status": 3}, {"status": 4}]
+    fake_llm.script = script_for(engine, replies, extract=extract)
     response = embedded.run(
         prompt="Report",
         url=sites.url("pointer.html"),

@@ -93,7 +93,7 @@ class Planner:
     async def run(self) -> AgentResult:
         started = time.monotonic()
         try:
-            if self.task.url:
+            if self.task.url and self.task.open_url:
                 await self.page.goto(self.task.url)
             return await self._carry_out(started)
         except InfrastructureError:
@@ -138,7 +138,7 @@ class Planner:
         sub = replace(
             self.task,
             prompt=self._prompt(goal, done),
-            url=None,  # each goes on from the page the last one left
+            open_url=False,  # each goes on from the page the last one left
             max_steps=self._steps_left,
             first_step=self._order,
             schema=self.task.schema if last else None,

@@ -36,7 +36,7 @@ async def _steps(
     started = task.started_at if task.started_at is not None else time.monotonic()
     limit = task.time_limit_seconds
     try:
-        if task.url:
+        if task.url and task.open_url:
             await page.goto(task.url)
         first = task.first_step
         for order in range(first, first + task.max_steps):

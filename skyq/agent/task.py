@@ -21,6 +21,10 @@ class AgentTask:
     send_screenshots: bool = True
     max_prompt_chars: int = 40_000
     time_limit_seconds: float | None = None
+    # False when the page is already where the task starts (a planner's sub-goal goes
+    # on from the last one's page): ``url`` still names the run's own site, where its
+    # secrets and codes may be typed.
+    open_url: bool = True
     # When the run's clock started (time.monotonic()), if before this task: the
     # planner's sub-goals share the run's time limit.
     started_at: float | None = None

@@ -78,6 +78,9 @@ class MouseScroll(_Pointer):
 class TypeText(_Pointer):
     action_type: Literal["type_text"] = "type_text"
     text: str
+    # A secret or a code: the focused field is masked before it goes in, so no
+    # screenshot or frame of the recording shows it.
+    masked: bool = False
 
 
 class PressKeys(_Pointer):

@@ -219,7 +219,7 @@ class ScreenAgent:
                 return ActionOutcome(ok=False, error=str(exc))
             self.secrets |= {code}
             text = text.replace(PLACEHOLDER, code)
-        return await self.page.pointer(TypeText(text=text, reasoning=action.reasoning))
+        return await self.page.pointer(TypeText(text=text, masked=True))
 
     async def _end(self, step_id: str, message: str) -> tuple[AgentResult, Usage]:
         message = scrub(message, self.secrets)

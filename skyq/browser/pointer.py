@@ -37,6 +37,11 @@ _DRAW_MARKER = """([id, x, y]) => {
 }"""
 _REMOVE_MARKER = "(id) => document.getElementById(id)?.remove()"
 DRAG_STEPS = 8
+_MASK_FOCUSED = """() => {
+  let el = document.activeElement;
+  while (el && el.shadowRoot && el.shadowRoot.activeElement) el = el.shadowRoot.activeElement;
+  if (el) el.style.webkitTextSecurity = "disc";
+}"""
 _SCROLL_SETTLED = """() => new Promise((done) => {
   let last = null, still = 0;
   const deadline = performance.now() + 1000;
@@ -79,6 +84,8 @@ async def perform(page: Page, action: PointerAction) -> None:
             # the next point the model picks in it) must see the page where it stopped.
             await page.evaluate(_SCROLL_SETTLED)
         case TypeText():
+            if action.masked:
+                await page.evaluate(_MASK_FOCUSED)
             await keyboard.type(action.text)
         case PressKeys():
             await keyboard.press("+".join(action.keys))

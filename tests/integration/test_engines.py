@@ -20,8 +20,10 @@ from PIL import Image
 from skyq.bootstrap import open_run_store
 from skyq.browser import BrowserRoom
 from skyq.config import Settings
+from skyq.db.credential_store import CredentialStore
 from skyq.runner import RunServices, browser_options
 from skyq.schemas import TaskRunRequest
+from skyq.schemas.credential import CreateCredentialRequest, PasswordCredential
 from skyq.storage import open_artifact_store
 from tests.conftest import Embedded, make_settings
 from tests.fake_llm import Call, FakeLLM, Script
@@ -476,3 +478,43 @@ def test_output_off_the_schema_fails_on_every_engine(embedded, fake_llm, sites, 
     )
     assert response.status == "failed"
     assert response.failure_reason.startswith("output does not match data_extraction_schema")
+
+
+def test_a_secret_typed_by_a_computer_use_model_is_masked_and_never_stored(
+    embedded, fake_llm, sites
+):
+    password = "s3cret-for-the-screen-only"
+    credential = CredentialStore(embedded.store, embedded.services.sealer).create(
+        embedded.org,
+        CreateCredentialRequest(
+            name="ada", credential=PasswordCredential(username="ada", password=password)
+        ),
+    )
+    fake_llm.script = Script(
+        screen=[
+            tool_use("left_click", coordinate=list(NAME)),
+            tool_use("type", text="{{password}}"),
+            tool_use("left_click", coordinate=list(SAVE)),
+            [{"type": "text", "text": "Saved."}],
+        ],
+        extract=[status_of],
+    )
+    response = embedded.run(
+        prompt="Type the password {{password}} into Name and save",
+        url=sites.url("pointer.html"),
+        engine="anthropic-cua",
+        credential_id=credential.credential_id,
+        data_extraction_schema=STATUS_SCHEMA,
+    )
+    assert response.status == "completed", response.failure_reason
+    # The page got the real value, which the text model saw only as a mask.
+    assert response.output == {"status": "Saved: ••••••"}
+    assert "{{password}}" in json.dumps(fake_llm.calls[0].body)
+    for call in fake_llm.calls:
+        assert password not in json.dumps(call.body)
+    home = embedded.settings.home
+    for path in home.rglob("*"):
+        if path.is_file():
+            assert password.encode() not in path.read_bytes(), path
+    typed = next(a for a in embedded.store.actions(response.run_id) if a.action_type == "type_text")
+    assert typed.payload["text"] == "{{password}}"

@@ -62,6 +62,7 @@ def engine_for(
         model = AnthropicComputerUse(
             driver,
             words,
+            tool=settings.anthropic_cua_tool,
             max_tokens=settings.cua_max_tokens,
             screenshots_kept=settings.cua_screenshots_kept,
         )

@@ -19,8 +19,10 @@ if TYPE_CHECKING:
     from tests.fake_llm import Call
 
 OPENAI_TOOL = "computer_use_preview"
-ANTHROPIC_TOOL = "computer_20250124"
-ANTHROPIC_BETA = "computer-use-2025-01-24"
+ANTHROPIC_BETAS = {
+    "computer_20250124": "computer-use-2025-01-24",
+    "computer_20251124": "computer-use-2025-11-24",
+}
 USAGE = {"input": 100, "output": 20}
 
 
@@ -138,13 +140,14 @@ def _check_messages(call: Call) -> None:
     body = call.body
     _require(call.path.endswith("/v1/messages"), f"Messages API path, not {call.path}")
     _require(bool(call.headers.get("anthropic-version")), "anthropic-version header missing")
-    _require(
-        ANTHROPIC_BETA in call.headers.get("anthropic-beta", ""),
-        f"the {ANTHROPIC_TOOL} tool needs anthropic-beta: {ANTHROPIC_BETA}",
-    )
     _require(isinstance(body.get("max_tokens"), int), "max_tokens is required")
-    tools = [t for t in body.get("tools") or [] if t.get("type") == ANTHROPIC_TOOL]
+    tools = [t for t in body.get("tools") or [] if t.get("type") in ANTHROPIC_BETAS]
     _require(len(tools) == 1 and tools[0].get("name") == "computer", "one computer tool")
+    beta = ANTHROPIC_BETAS[tools[0]["type"]]
+    _require(
+        beta in call.headers.get("anthropic-beta", ""),
+        f"the {tools[0]['type']} tool needs anthropic-beta: {beta}",
+    )
     for key in ("display_width_px", "display_height_px"):
         _require(isinstance(tools[0].get(key), int), f"tool.{key} missing")
     messages = body.get("messages") or []

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 from skyq.agent.pointer import (
+    HoldKeys,
+    MouseButton,
     MouseClick,
     MouseDrag,
     MouseMove,
@@ -31,7 +33,6 @@ from skyq.agent.screen_loop import Call, CallResult, Turn, without_images
 from skyq.errors import ModelReplyError
 from skyq.llm.base import ToolLLM
 
-TOOL_TYPE = "computer_20250124"
 TOOL_NAME = "computer"
 SCROLL_STEP_PIXELS = 100
 _REMOVED = "[an earlier screenshot, no longer shown]"
@@ -39,9 +40,16 @@ _REMOVED = "[an earlier screenshot, no longer shown]"
 
 class AnthropicComputerUse:
     def __init__(
-        self, llm: ToolLLM, instruction: str, *, max_tokens: int, screenshots_kept: int
+        self,
+        llm: ToolLLM,
+        instruction: str,
+        *,
+        tool: str,
+        max_tokens: int,
+        screenshots_kept: int,
     ) -> None:
         self.llm = llm
+        self.tool = tool
         self.model = llm.model
         self.instruction = instruction
         self.max_tokens = max_tokens
@@ -56,7 +64,7 @@ class AnthropicComputerUse:
             "messages": self.messages,
             "tools": [
                 {
-                    "type": TOOL_TYPE,
+                    "type": self.tool,
                     "name": TOOL_NAME,
                     "display_width_px": screen.width,
                     "display_height_px": screen.height,
@@ -183,6 +191,12 @@ _BUILDERS: dict[str, Callable[[_Raw], PointerAction]] = {
     "scroll": _scroll,
     "type": lambda r: TypeText(text=str(r.raw["text"])),
     "key": lambda r: PressKeys(keys=key_combo(str(r.raw["text"]))),
+    "left_mouse_down": lambda r: MouseButton(press="down"),
+    "left_mouse_up": lambda r: MouseButton(press="up"),
+    "hold_key": lambda r: HoldKeys(
+        keys=key_combo(str(r.raw["text"])),
+        seconds=min(max(float(r.raw.get("duration") or 1.0), 0.1), 30.0),
+    ),
     "wait": _wait,
     # The next turn carries a fresh screenshot anyway.
     "screenshot": lambda r: Pause(seconds=0.1),

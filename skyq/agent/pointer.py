@@ -63,6 +63,14 @@ class MouseDrag(_Pointer):
         return self.path[0]
 
 
+class MouseButton(_Pointer):
+    """A button pressed or let go where the mouse is (a drag done in parts)."""
+
+    action_type: Literal["mouse_button"] = "mouse_button"
+    press: Literal["down", "up"]
+    button: Literal["left", "right", "middle"] = "left"
+
+
 class MouseScroll(_Pointer):
     action_type: Literal["mouse_scroll"] = "mouse_scroll"
     x: int
@@ -88,12 +96,28 @@ class PressKeys(_Pointer):
     keys: tuple[str, ...] = Field(min_length=1, description="Pressed together, in order.")
 
 
+class HoldKeys(_Pointer):
+    action_type: Literal["hold_keys"] = "hold_keys"
+    keys: tuple[str, ...] = Field(min_length=1)
+    seconds: float = Field(1.0, gt=0, le=30)
+
+
 class Pause(_Pointer):
     action_type: Literal["pause"] = "pause"
     seconds: float = Field(1.0, gt=0, le=30)
 
 
-PointerAction = MouseClick | MouseMove | MouseDrag | MouseScroll | TypeText | PressKeys | Pause
+PointerAction = (
+    MouseClick
+    | MouseMove
+    | MouseDrag
+    | MouseButton
+    | MouseScroll
+    | TypeText
+    | PressKeys
+    | HoldKeys
+    | Pause
+)
 
 
 @dataclass(frozen=True)

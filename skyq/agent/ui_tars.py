@@ -204,8 +204,11 @@ class _Args:
         self.mapper = mapper
 
     def at(self, key: str = "start_box") -> tuple[int, int]:
-        """A point ('(x,y)'), or a box's centre ('(x1,y1,x2,y2)', '[x1, y1, x2, y2]')."""
-        numbers = [float(n) for n in _NUMBER.findall(self.args[key])]
+        """A point ('(x,y)', '<point>x y</point>'), or a box's centre ('(x1,y1,x2,y2)',
+        '[x1, y1, x2, y2]'). Newer checkpoints name it point/start_point/end_point."""
+        aliases = {"start_box": ("point", "start_point"), "end_box": ("end_point",)}
+        name = next((k for k in (key, *aliases.get(key, ())) if k in self.args), key)
+        numbers = [float(n) for n in _NUMBER.findall(self.args[name])]
         if len(numbers) == 4:
             numbers = [(numbers[0] + numbers[2]) / 2, (numbers[1] + numbers[3]) / 2]
         if len(numbers) != 2:

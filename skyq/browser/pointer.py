@@ -13,6 +13,8 @@ import asyncio
 from playwright.async_api import Page
 
 from skyq.agent.pointer import (
+    HoldKeys,
+    MouseButton,
     MouseClick,
     MouseDrag,
     MouseMove,
@@ -69,28 +71,49 @@ async def marked(page: Page, point: tuple[int, int]) -> bytes:
 
 
 async def perform(page: Page, action: PointerAction) -> None:
-    mouse, keyboard = page.mouse, page.keyboard
     match action:
         case MouseClick():
             await _click(page, action)
-        case MouseMove():
-            await mouse.move(action.x, action.y)
         case MouseDrag():
             await _drag(page, action)
+        case MouseMove() | MouseButton() | MouseScroll():
+            await _mouse(page, action)
+        case TypeText() | PressKeys() | HoldKeys():
+            await _keys(page, action)
+        case Pause():
+            await asyncio.sleep(action.seconds)
+
+
+async def _mouse(page: Page, action: MouseMove | MouseButton | MouseScroll) -> None:
+    match action:
+        case MouseMove():
+            await page.mouse.move(action.x, action.y)
+        case MouseButton():
+            press = page.mouse.down if action.press == "down" else page.mouse.up
+            await press(button=action.button)
         case MouseScroll():
-            await mouse.move(action.x, action.y)
-            await mouse.wheel(action.dx, action.dy)
+            await page.mouse.move(action.x, action.y)
+            await page.mouse.wheel(action.dx, action.dy)
             # The wheel returns before the page has scrolled; the next screenshot (and
             # the next point the model picks in it) must see the page where it stopped.
             await page.evaluate(_SCROLL_SETTLED)
+
+
+async def _keys(page: Page, action: TypeText | PressKeys | HoldKeys) -> None:
+    keyboard = page.keyboard
+    match action:
         case TypeText():
             if action.masked:
                 await page.evaluate(_MASK_FOCUSED)
             await keyboard.type(action.text)
         case PressKeys():
             await keyboard.press("+".join(action.keys))
-        case Pause():
+        case HoldKeys():
+            for key in action.keys:
+                await keyboard.down(key)
             await asyncio.sleep(action.seconds)
+            for key in reversed(action.keys):
+                await keyboard.up(key)
 
 
 async def _click(page: Page, action: MouseClick) -> None:

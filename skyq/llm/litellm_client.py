@@ -10,7 +10,11 @@ from skyq.llm.base import LLMReply, Message, RawReply, Usage
 from skyq.llm.config import ModelConfig
 
 _litellm: Any = None
-ANTHROPIC_COMPUTER_BETA = "computer-use-2025-01-24"
+# Each version of Anthropic's computer tool is a beta of its own, switched on per request.
+ANTHROPIC_COMPUTER_BETAS = {
+    "computer_20250124": "computer-use-2025-01-24",
+    "computer_20251124": "computer-use-2025-11-24",
+}
 
 
 def _load_litellm() -> Any:
@@ -107,8 +111,13 @@ class LiteLLMClient:
     async def messages(self, request: dict[str, Any]) -> RawReply:
         litellm = _load_litellm()
         kwargs = {**self._common(), **request}
-        # The computer tool is a beta of Anthropic's API, switched on per request.
-        kwargs["extra_headers"] = {"anthropic-beta": ANTHROPIC_COMPUTER_BETA}
+        betas = [
+            ANTHROPIC_COMPUTER_BETAS[t["type"]]
+            for t in request.get("tools") or []
+            if t.get("type") in ANTHROPIC_COMPUTER_BETAS
+        ]
+        if betas:
+            kwargs["extra_headers"] = {"anthropic-beta": ",".join(betas)}
         body = await self._send(litellm.anthropic.messages.acreate, kwargs)
         if not isinstance(body, dict):
             body = dict(body)

@@ -243,6 +243,34 @@ def test_anthropic_cua_drives_the_page_with_coordinates(embedded, fake_llm, site
     assert_marked(embedded, response.run_id, NAME)
 
 
+def test_anthropic_cua_newer_tool_and_a_drag_in_parts(tmp_path, fake_llm, sites, room, loop):
+    settings = make_settings(
+        tmp_path / "home", fake_llm.url, anthropic_cua_tool="computer_20251124"
+    )
+    embedded = _embedded(settings, room, loop)
+    fake_llm.script = Script(
+        screen=[
+            tool_use("mouse_move", coordinate=list(HANDLE)),
+            tool_use("left_mouse_down"),
+            tool_use("mouse_move", coordinate=[400, 320]),
+            tool_use("left_mouse_up"),
+            [{"type": "text", "text": "Moved it."}],
+        ],
+        extract=[lambda c: {"status": next(x for x in c.text.splitlines() if "Dropped" in x)}],
+    )
+    response = embedded.run(
+        prompt="Drag the red square right",
+        url=sites.url("pointer.html"),
+        engine="anthropic-cua",
+        data_extraction_schema=STATUS_SCHEMA,
+    )
+    assert response.status == "completed", response.failure_reason
+    assert response.output == {"status": "Dropped at 400"}
+    first = fake_llm.calls[0]
+    assert first.body["tools"][0]["type"] == "computer_20251124"
+    assert first.headers["anthropic-beta"] == "computer-use-2025-11-24"
+
+
 # ui-tars ------------------------------------------------------------------------------
 
 

@@ -9,6 +9,8 @@ import pytest
 from skyq.agent import anthropic_cua, openai_cua
 from skyq.agent.planner import parse_plan
 from skyq.agent.pointer import (
+    HoldKeys,
+    MouseButton,
     MouseClick,
     MouseDrag,
     MouseScroll,
@@ -100,8 +102,13 @@ def test_anthropic_actions_map_onto_the_viewport():
     )
     assert held == MouseClick(x=7, y=8, modifiers=("Shift",))
     assert anthropic_cua.action_of({"action": "type", "text": "hi"}, SCREEN) == TypeText(text="hi")
-    with pytest.raises(ModelReplyError, match="'left_mouse_down' is not supported"):
-        anthropic_cua.action_of({"action": "left_mouse_down"}, SCREEN)
+    assert anthropic_cua.action_of({"action": "left_mouse_down"}, SCREEN) == MouseButton(
+        press="down"
+    )
+    hold = anthropic_cua.action_of({"action": "hold_key", "text": "shift", "duration": 2}, SCREEN)
+    assert hold == HoldKeys(keys=("Shift",), seconds=2)
+    with pytest.raises(ModelReplyError, match="'zoom' is not supported"):
+        anthropic_cua.action_of({"action": "zoom", "region": [0, 0, 10, 10]}, SCREEN)
     with pytest.raises(ModelReplyError, match="malformed"):
         anthropic_cua.action_of({"action": "left_click"}, SCREEN)
 
@@ -154,6 +161,10 @@ def test_ui_tars_points_are_scaled_from_the_model_s_picture():
         Parsed("click", {"start_box": "[100, 100, 300, 300]"}, ""), SCREEN
     )
     assert (box.x, box.y) == (256, 144)  # a box is taken at its centre
+    point = _tars("relative").action_of(
+        Parsed("click", {"point": "<point>250 750</point>"}, ""), SCREEN
+    )
+    assert (point.x, point.y) == (320, 540)  # the newer checkpoints' spelling
     with pytest.raises(ModelReplyError, match="not in the action space"):
         _tars("relative").action_of(Parsed("fly", {}, ""), SCREEN)
 

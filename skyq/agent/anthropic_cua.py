@@ -26,11 +26,11 @@ from skyq.agent.pointer import (
     Screen,
     TypeText,
     UnknownKeyError,
+    Unsupported,
     key_combo,
     scaled,
 )
 from skyq.agent.screen_loop import Call, CallResult, Turn, without_images
-from skyq.errors import ModelReplyError
 from skyq.llm.base import ToolLLM
 
 TOOL_NAME = "computer"
@@ -140,13 +140,13 @@ def action_of(raw: dict[str, Any], screen: Screen) -> PointerAction:
     kind = str(raw.get("action"))
     build = _BUILDERS.get(kind)
     if build is None:
-        raise ModelReplyError(f"anthropic-cua action {kind!r} is not supported")
+        return Unsupported(problem=f"anthropic-cua action {kind!r} is not supported")
     try:
         return build(_Raw(raw, screen))
     except UnknownKeyError as exc:
-        raise ModelReplyError(f"anthropic-cua {kind}: {exc}") from None
+        return Unsupported(problem=f"anthropic-cua {kind}: {exc}")
     except (KeyError, TypeError, ValueError, IndexError):
-        raise ModelReplyError(f"anthropic-cua {kind} is malformed: {raw}") from None
+        return Unsupported(problem=f"anthropic-cua {kind} is malformed: {raw}")
 
 
 class _Raw:

@@ -22,11 +22,11 @@ from skyq.agent.pointer import (
     Screen,
     TypeText,
     UnknownKeyError,
+    Unsupported,
     chord,
     scaled,
 )
 from skyq.agent.screen_loop import Call, CallResult, Turn, without_images
-from skyq.errors import ModelReplyError
 from skyq.llm.base import ToolLLM
 
 TOOL_TYPE = "computer_use_preview"
@@ -150,13 +150,13 @@ def action_of(raw: dict[str, Any], screen: Screen) -> PointerAction:
     kind = str(raw.get("type"))
     build = _BUILDERS.get(kind)
     if build is None:
-        raise ModelReplyError(f"openai-cua action type {kind!r} is not known")
+        return Unsupported(problem=f"openai-cua action type {kind!r} is not known")
     try:
         return build(_Raw(raw, screen))
     except UnknownKeyError as exc:
-        raise ModelReplyError(f"openai-cua {kind} action: {exc}") from None
+        return Unsupported(problem=f"openai-cua {kind} action: {exc}")
     except (KeyError, TypeError, ValueError):  # no x/y, a one-point drag, no keys
-        raise ModelReplyError(f"openai-cua {kind} action is malformed: {raw}") from None
+        return Unsupported(problem=f"openai-cua {kind} action is malformed: {raw}")
 
 
 class _Raw:

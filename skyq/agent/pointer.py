@@ -107,6 +107,15 @@ class Pause(_Pointer):
     seconds: float = Field(1.0, gt=0, le=30)
 
 
+class Unsupported(_Pointer):
+    """An action the model asked for that skyq cannot carry out (or could not read):
+    recorded, not performed, and answered to the model as a failure so that it can try
+    another way."""
+
+    action_type: Literal["unsupported"] = "unsupported"
+    problem: str
+
+
 PointerAction = (
     MouseClick
     | MouseMove
@@ -117,6 +126,7 @@ PointerAction = (
     | PressKeys
     | HoldKeys
     | Pause
+    | Unsupported
 )
 
 

@@ -21,7 +21,7 @@ from skyq.agent import prompts
 from skyq.agent.asking import ModelCalls, json_bytes, schema_failure
 from skyq.agent.downloads import DOWNLOAD_GRACE_SECONDS, keep_downloads
 from skyq.agent.page import ActionOutcome, PageDriver, redact, scrub
-from skyq.agent.pointer import PointerAction, Screen, TypeText
+from skyq.agent.pointer import PointerAction, Screen, TypeText, Unsupported
 from skyq.agent.prompts import PLACEHOLDER, secret_placeholder
 from skyq.agent.recorder import CodeSource, RunRecorder, StepReport
 from skyq.agent.sites import site_of
@@ -195,6 +195,8 @@ class ScreenAgent:
         return results
 
     async def _perform(self, action: PointerAction) -> ActionOutcome:
+        if isinstance(action, Unsupported):
+            return ActionOutcome(ok=False, error=action.problem)
         if not isinstance(action, TypeText):
             return await self.page.pointer(action)
         text = action.text

@@ -27,6 +27,7 @@ from skyq.agent.pointer import (
     Screen,
     TypeText,
     UnknownKeyError,
+    Unsupported,
     key_combo,
     scaled,
 )
@@ -181,13 +182,13 @@ class UITars:
     def action_of(self, parsed: Parsed, screen: Screen) -> PointerAction:
         build = _BUILDERS.get(parsed.name)
         if build is None:
-            raise ModelReplyError(f"ui-tars action {parsed.name!r} is not in the action space")
+            return Unsupported(problem=f"ui-tars action {parsed.name!r} is not in the action space")
         try:
             return build(_Args(parsed.args, self._mapper(screen)))
         except UnknownKeyError as exc:
-            raise ModelReplyError(f"ui-tars {parsed.name}: {exc}") from None
+            return Unsupported(problem=f"ui-tars {parsed.name}: {exc}")
         except (KeyError, ValueError):
-            raise ModelReplyError(f"ui-tars {parsed.name} is malformed: {parsed.args}") from None
+            return Unsupported(problem=f"ui-tars {parsed.name} is malformed: {parsed.args}")
 
     def _mapper(self, screen: Screen) -> Callable[[float, float], tuple[int, int]]:
         if self.coordinates == "relative":

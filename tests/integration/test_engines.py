@@ -546,3 +546,20 @@ def test_a_secret_typed_by_a_computer_use_model_is_masked_and_never_stored(
             assert password.encode() not in path.read_bytes(), path
     typed = next(a for a in embedded.store.actions(response.run_id) if a.action_type == "type_text")
     assert typed.payload["text"] == "{{password}}"
+
+
+def test_an_action_skyq_cannot_do_is_answered_to_the_model_which_goes_on(embedded, fake_llm, sites):
+    fake_llm.script = Script(
+        screen=[
+            tool_use("zoom", region=[0, 0, 100, 100]),
+            [{"type": "text", "text": "Fine, no zoom."}],
+        ]
+    )
+    response = embedded.run(prompt="Look", url=sites.url("pointer.html"), engine="anthropic-cua")
+    assert response.status == "completed", response.failure_reason
+    assert response.output == "Fine, no zoom."
+    answer = fake_llm.calls[1].body["messages"][-1]["content"][0]
+    assert answer["type"] == "tool_result" and answer["is_error"] is True
+    assert answer["content"][0]["text"] == "anthropic-cua action 'zoom' is not supported"
+    recorded = embedded.store.actions(response.run_id)[0]
+    assert (recorded.action_type, recorded.status) == ("unsupported", "failed")

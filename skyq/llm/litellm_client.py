@@ -98,15 +98,7 @@ class LiteLLMClient:
         litellm = _load_litellm()
         response = await self._send(litellm.aresponses, {**self._common(), **request})
         body = response.model_dump(mode="json", exclude_none=True)
-        usage = body.get("usage") or {}
-        return RawReply(
-            body=body,
-            usage=Usage(
-                input_tokens=int(usage.get("input_tokens") or 0),
-                output_tokens=int(usage.get("output_tokens") or 0),
-                cost=_cost(litellm, response),
-            ),
-        )
+        return _raw(litellm, self.model, body)
 
     async def messages(self, request: dict[str, Any]) -> RawReply:
         litellm = _load_litellm()
@@ -121,14 +113,7 @@ class LiteLLMClient:
         body = await self._send(litellm.anthropic.messages.acreate, kwargs)
         if not isinstance(body, dict):
             body = dict(body)
-        usage = body.get("usage") or {}
-        return RawReply(
-            body=body,
-            usage=Usage(
-                input_tokens=int(usage.get("input_tokens") or 0),
-                output_tokens=int(usage.get("output_tokens") or 0),
-            ),
-        )
+        return _raw(litellm, self.model, body)
 
 
 def _cost(litellm: Any, response: Any) -> float:
@@ -136,6 +121,25 @@ def _cost(litellm: Any, response: Any) -> float:
         return float(litellm.completion_cost(completion_response=response) or 0.0)
     except Exception:  # models missing from the cost map (local servers) cost nothing known
         return 0.0
+
+
+def _raw(litellm: Any, model: str, body: dict[str, Any]) -> RawReply:
+    """A Responses API or Anthropic reply: both count ``input_tokens``/``output_tokens``."""
+    usage = body.get("usage") or {}
+    tokens_in = int(usage.get("input_tokens") or 0)
+    tokens_out = int(usage.get("output_tokens") or 0)
+    cost = _token_cost(litellm, model, tokens_in, tokens_out)
+    return RawReply(body, Usage(tokens_in, tokens_out, cost))
+
+
+def _token_cost(litellm: Any, model: str, tokens_in: int, tokens_out: int) -> float:
+    try:
+        prompt, completion = litellm.cost_per_token(
+            model=model, prompt_tokens=tokens_in, completion_tokens=tokens_out
+        )
+    except Exception:  # a model missing from the cost map costs nothing known
+        return 0.0
+    return float(prompt + completion)
 
 
 def _one_line(exc: BaseException) -> str:

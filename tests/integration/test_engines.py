@@ -116,6 +116,9 @@ def test_openai_cua_drives_the_page_with_coordinates(embedded, fake_llm, sites):
 
     turns = [c for c in fake_llm.calls if c.kind == "openai-cua"]
     assert len(turns) == 9
+    # Nine turns and the extraction, 100 tokens in each; priced from litellm's map.
+    assert response.llm_usage.input_tokens == 1000
+    assert response.llm_usage.cost > 0
     first, second = turns[0].body, turns[1].body
     tool = first["tools"][0]
     assert (tool["display_width"], tool["display_height"]) == (1280, 720)

@@ -53,10 +53,9 @@ def make_settings(home: Path, llm_url: str, **overrides: Any) -> Settings:
         "llm_model": "fake-model",
         "llm_api_base": llm_url,
         "llm_max_retries": 0,
-        # The computer-use engines reach the same fake server, each in its own format
-        # (Anthropic's client adds /v1/messages to the base itself).
+        # The computer-use engines reach the same fake server, each in its own format.
         "openai_cua_api_base": llm_url,
-        "anthropic_cua_api_base": llm_url.removesuffix("/v1"),
+        "anthropic_cua_api_base": llm_url,
         "ui_tars_api_base": llm_url,
         "ui_tars_model": "ui-tars-1.5-7b",
         "navigation_timeout_seconds": 5,

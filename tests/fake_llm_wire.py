@@ -138,7 +138,7 @@ class Providers:
 
 def _check_messages(call: Call) -> None:
     body = call.body
-    _require(call.path.endswith("/v1/messages"), f"Messages API path, not {call.path}")
+    _require(call.path == "/v1/messages", f"Messages API path, not {call.path}")
     _require(bool(call.headers.get("anthropic-version")), "anthropic-version header missing")
     _require(isinstance(body.get("max_tokens"), int), "max_tokens is required")
     tools = [t for t in body.get("tools") or [] if t.get("type") in ANTHROPIC_BETAS]

@@ -77,6 +77,10 @@ def screen_models(settings: Settings, engine: str, override: str | None = None) 
         )
     if api_base and "/" not in model:
         model = f"openai/{model}"
+    if api_base and engine == "anthropic-cua":
+        # litellm adds /v1/messages to the base itself: a base given as Anthropic's
+        # documented endpoint (.../v1 or .../v1/messages) would be asked twice over.
+        api_base = api_base.rstrip("/").removesuffix("/messages").removesuffix("/v1")
     driver = ModelConfig(
         model=model,
         api_base=api_base or None,

@@ -108,3 +108,21 @@ def test_a_run_names_one_browser_at_most():
         )
     assert "browser_address and browser_session_id: give one of them" in str(caught.value)
     assert TaskRunRequest(prompt="x", browser_address="ws://h:1/devtools/browser/a").browser_address
+
+
+def test_screen_models_per_engine():
+    from skyq.llm.config import screen_models
+
+    settings = Settings(
+        anthropic_cua_api_base="http://gw.internal/v1/", llm_api_key="k", llm_model=""
+    )
+    anthropic = screen_models(settings, "anthropic-cua")
+    assert anthropic.driver.api_base == "http://gw.internal"  # litellm adds /v1/messages
+    assert anthropic.text == anthropic.driver  # no SKYQ_LLM_MODEL: Claude shapes the output
+    openai = screen_models(Settings(), "openai-cua", "openai/other-cua")
+    assert openai.driver.model == "openai/other-cua" and openai.driver.api_base is None
+    assert openai.text.model == "openai/gpt-4.1-mini"  # computer-use-preview cannot chat
+    with_text = screen_models(Settings(llm_model="gpt-4o-mini"), "openai-cua")
+    assert with_text.text.model == "gpt-4o-mini"
+    with pytest.raises(ConfigurationError, match="SKYQ_UI_TARS_MODEL"):
+        screen_models(Settings(), "ui-tars")

@@ -11,12 +11,15 @@ from __future__ import annotations
 import base64
 import io
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
+import pyotp
 import pytest
 from PIL import Image
 
+from skyq.agent.screen_loop import without_images
 from skyq.bootstrap import open_run_store
 from skyq.browser import BrowserRoom
 from skyq.config import Settings
@@ -27,6 +30,7 @@ from skyq.schemas.credential import CreateCredentialRequest, PasswordCredential
 from skyq.storage import open_artifact_store
 from tests.conftest import Embedded, make_settings
 from tests.fake_llm import Call, FakeLLM, Script
+from tests.sites.server import TOTP_SECRET
 
 NAME = (250, 115)  # the Name field's centre, in CSS pixels of the viewport
 SAVE = (160, 180)
@@ -566,3 +570,37 @@ def test_an_action_skyq_cannot_do_is_answered_to_the_model_which_goes_on(embedde
     assert answer["content"][0]["text"] == "anthropic-cua action 'zoom' is not supported"
     recorded = embedded.store.actions(response.run_id)[0]
     assert (recorded.action_type, recorded.status) == ("unsupported", "failed")
+
+
+def test_a_verification_code_typed_by_a_computer_use_model(embedded, fake_llm, sites):
+    credential = CredentialStore(embedded.store, embedded.services.sealer).create(
+        embedded.org,
+        CreateCredentialRequest(
+            name="ada",
+            credential=PasswordCredential(username="ada", password="pw-123456", totp=TOTP_SECRET),
+        ),
+    )
+    fake_llm.script = Script(
+        screen=[
+            tool_use("left_click", coordinate=list(NAME)),
+            tool_use("type", text="{{verification_code}}"),
+            tool_use("left_click", coordinate=list(SAVE)),
+            [{"type": "text", "text": "Entered."}],
+        ],
+        extract=[status_of],
+    )
+    response = embedded.run(
+        prompt="Enter the one-time code into Name and save",
+        url=sites.url("pointer.html"),
+        engine="anthropic-cua",
+        credential_id=credential.credential_id,
+        data_extraction_schema=STATUS_SCHEMA,
+    )
+    assert response.status == "completed", response.failure_reason
+    assert response.output == {"status": "Saved: ••••••"}  # a code went in, masked
+    assert "{{verification_code}}" in json.dumps(fake_llm.calls[0].body)  # the instruction
+    totp = pyotp.TOTP(TOTP_SECRET)
+    codes = {totp.at(time.time() + shift) for shift in (-60, -30, 0, 30)}
+    for call in fake_llm.calls:  # (pictures left out: base64 is full of digits)
+        sent = json.dumps(without_images(call.body))
+        assert not any(code in sent for code in codes)

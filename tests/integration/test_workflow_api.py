@@ -90,6 +90,30 @@ def test_a_published_workflow_runs_by_id_with_the_model_off(cluster, fake_llm_se
     assert fake_llm_server.calls == []
 
 
+def test_a_workflow_runs_in_a_browser_session_and_leaves_its_page_open(
+    cluster, fake_llm_server, workflow_id
+):
+    fake_llm_server.reset(no_model)
+    with skyq.Client(cluster.url, api_key=cluster.key) as client:
+        session = client.create_browser_session(timeout=10)
+        run = client.run_workflow(
+            workflow_id,
+            parameters={"password": ACCOUNT_PASSWORD},
+            browser_session_id=session.browser_session_id,
+            wait_for_completion=True,
+            timeout=120,
+        )
+        assert run.status == "completed", run.failure_reason
+        assert run.output == {"user": "alice", "balance": 42.0}
+        assert run.browser_session_id == session.browser_session_id
+        assert run.script_run is not None  # the code ran, in the session's context
+        held = client.get_browser_session(session.browser_session_id)
+        assert held.status == "running" and held.runnable_id is None
+        closed = client.close_browser_session(session.browser_session_id)
+        assert closed.status == "completed"
+    assert fake_llm_server.calls == []
+
+
 def test_edited_code_is_checked_and_stored_as_a_revision(cluster, workflow_id):
     with skyq.Client(cluster.url, api_key=cluster.key) as client:
         code = client.get_workflow(workflow_id).code

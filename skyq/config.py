@@ -82,10 +82,12 @@ class Settings(BaseSettings):
     openai_cua_api_base: str | None = None
     anthropic_cua_model: str = "anthropic/claude-sonnet-4-5"
     anthropic_cua_api_base: str | None = None
-    anthropic_cua_tool: Literal["computer_20250124", "computer_20251124"] = Field(
-        "computer_20250124",
-        description="The computer tool's version: 20250124 for Claude Sonnet 4.5 and "
-        "earlier, 20251124 for Claude Opus 4.5.",
+    anthropic_cua_tool: Literal["computer_20241022", "computer_20250124", "computer_20251124"] = (
+        Field(
+            "computer_20250124",
+            description="The computer tool's version: 20250124 for Claude Sonnet 4.5 back "
+            "to Claude 3.7, 20251124 for Claude Opus 4.5, 20241022 for Claude 3.5 Sonnet.",
+        )
     )
     ui_tars_model: str = Field("", description="e.g. ui-tars-1.5-7b on a vLLM server.")
     ui_tars_api_base: str | None = Field(None, description="The UI-TARS server's base URL.")

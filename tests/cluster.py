@@ -71,6 +71,11 @@ class Cluster:
             SKYQ_RESULT_BACKEND=f"redis://127.0.0.1:6379/{self.redis_db + 1}",
             SKYQ_LLM_MODEL="fake-model",
             SKYQ_LLM_API_BASE=llm_url,
+            # The computer-use engines reach the same fake server, each in its own format.
+            SKYQ_OPENAI_CUA_API_BASE=llm_url,
+            SKYQ_ANTHROPIC_CUA_API_BASE=llm_url,
+            SKYQ_UI_TARS_API_BASE=llm_url,
+            SKYQ_UI_TARS_MODEL="ui-tars-1.5-7b",
             SKYQ_LLM_MAX_RETRIES="0",
             SKYQ_PUBLIC_URL=self.url,
             SKYQ_API_PORT=str(self.port),

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 OPENAI_TOOL = "computer_use_preview"
 ANTHROPIC_BETAS = {
+    "computer_20241022": "computer-use-2024-10-22",
     "computer_20250124": "computer-use-2025-01-24",
     "computer_20251124": "computer-use-2025-11-24",
 }

@@ -5,6 +5,8 @@ are answered with ``tool_result`` blocks, the last of them carrying the screensh
 Only the latest ``screenshots_kept`` screenshots are resent; older ones stand as text,
 which bounds a turn's tokens however long the run (Anthropic's own reference loop
 does the same). Coordinates are in the declared display size, which is the viewport.
+The tool keeps a cursor: a click or scroll without a coordinate lands where the mouse
+is, and ``cursor_position`` is answered from it.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 from skyq.agent.pointer import (
+    CursorPosition,
     HoldKeys,
     MouseButton,
     MouseClick,
@@ -27,6 +30,7 @@ from skyq.agent.pointer import (
     TypeText,
     UnknownKeyError,
     Unsupported,
+    cursor_after,
     key_combo,
     scaled,
 )
@@ -55,6 +59,8 @@ class AnthropicComputerUse:
         self.max_tokens = max_tokens
         self.screenshots_kept = screenshots_kept
         self.messages: list[dict[str, Any]] = []
+        # Playwright's mouse starts at the viewport's corner.
+        self.cursor: tuple[int, int] = (0, 0)
 
     async def turn(self, screen: Screen, results: list[CallResult]) -> Turn:
         self.messages.append(self._user_turn(screen, results))
@@ -75,14 +81,16 @@ class AnthropicComputerUse:
         body = reply.body
         content = list(body.get("content") or [])
         self.messages.append({"role": "assistant", "content": content})
-        calls = tuple(
-            Call(action_of(block.get("input") or {}, screen), str(block.get("id")))
-            for block in content
-            if block.get("type") == "tool_use"
-        )
+        calls = []
+        for block in content:
+            if block.get("type") != "tool_use":
+                continue
+            action = action_of(block.get("input") or {}, screen, self.cursor)
+            self.cursor = cursor_after(action, self.cursor)
+            calls.append(Call(action, str(block.get("id"))))
         texts = [b.get("text") or "" for b in content if b.get("type") == "text"]
         return Turn(
-            calls=calls,
+            calls=tuple(calls),
             message="\n".join(t for t in texts if t) or None,
             usage=reply.usage,
             request=without_images(request),
@@ -108,6 +116,8 @@ class AnthropicComputerUse:
             parts: list[dict[str, Any]] = []
             if not outcome.ok:
                 parts.append({"type": "text", "text": outcome.error or "the action failed"})
+            elif outcome.detail:
+                parts.append({"type": "text", "text": outcome.detail})
             if index == len(results) - 1:
                 parts.append(image)
             blocks.append(
@@ -135,14 +145,17 @@ def _forget_old_screenshots(messages: list[dict[str, Any]], keep: int) -> None:
         part.update({"type": "text", "text": _REMOVED})
 
 
-def action_of(raw: dict[str, Any], screen: Screen) -> PointerAction:
-    """One ``tool_use`` input as a pointer action on the viewport."""
+def action_of(
+    raw: dict[str, Any], screen: Screen, cursor: tuple[int, int] = (0, 0)
+) -> PointerAction:
+    """One ``tool_use`` input as a pointer action on the viewport; ``cursor`` is where
+    the mouse is, for the actions that may leave out their coordinate."""
     kind = str(raw.get("action"))
     build = _BUILDERS.get(kind)
     if build is None:
         return Unsupported(problem=f"anthropic-cua action {kind!r} is not supported")
     try:
-        return build(_Raw(raw, screen))
+        return build(_Raw(raw, screen, cursor))
     except UnknownKeyError as exc:
         return Unsupported(problem=f"anthropic-cua {kind}: {exc}")
     except (KeyError, TypeError, ValueError, IndexError):
@@ -150,30 +163,40 @@ def action_of(raw: dict[str, Any], screen: Screen) -> PointerAction:
 
 
 class _Raw:
-    def __init__(self, raw: dict[str, Any], screen: Screen) -> None:
+    def __init__(self, raw: dict[str, Any], screen: Screen, cursor: tuple[int, int]) -> None:
         self.raw = raw
         self.screen = screen
+        self.cursor = cursor
 
     def at(self, key: str = "coordinate") -> tuple[int, int]:
         x, y = self.raw[key]
         size = (self.screen.width, self.screen.height)
         return scaled(float(x), float(y), source=size, screen=self.screen)
 
+    def at_or_cursor(self, key: str = "coordinate") -> tuple[int, int]:
+        """Clicks, scrolls and a drag's start may leave out the point: the mouse's."""
+        return self.at(key) if self.raw.get(key) is not None else self.cursor
+
+    def held(self) -> tuple[str, ...]:
+        """Keys held during a click or scroll (``text``: "shift", "ctrl+alt")."""
+        return key_combo(str(self.raw["text"])) if self.raw.get("text") else ()
+
     def click(
         self, button: Literal["left", "right", "middle"] = "left", clicks: int = 1
     ) -> PointerAction:
-        x, y = self.at()
-        held = key_combo(str(self.raw["text"])) if self.raw.get("text") else ()
-        return MouseClick(x=x, y=y, button=button, clicks=clicks, modifiers=held)
+        x, y = self.at_or_cursor()
+        return MouseClick(x=x, y=y, button=button, clicks=clicks, modifiers=self.held())
 
 
 def _scroll(r: _Raw) -> PointerAction:
-    x, y = r.at()
+    x, y = r.at_or_cursor()
     amount = int(r.raw.get("scroll_amount") or 3) * SCROLL_STEP_PIXELS
     direction = str(r.raw.get("scroll_direction") or "down")
+    if direction not in ("up", "down", "left", "right"):
+        raise ValueError(direction)
     dx = {"left": -amount, "right": amount}.get(direction, 0)
     dy = {"up": -amount, "down": amount}.get(direction, 0)
-    return MouseScroll(x=x, y=y, dx=dx, dy=dy)
+    return MouseScroll(x=x, y=y, dx=dx, dy=dy, modifiers=r.held())
 
 
 def _wait(r: _Raw) -> PointerAction:
@@ -187,7 +210,8 @@ _BUILDERS: dict[str, Callable[[_Raw], PointerAction]] = {
     "double_click": lambda r: r.click(clicks=2),
     "triple_click": lambda r: r.click(clicks=3),
     "mouse_move": lambda r: MouseMove(x=r.at()[0], y=r.at()[1]),
-    "left_click_drag": lambda r: MouseDrag(path=(r.at("start_coordinate"), r.at())),
+    # computer_20241022 drags from where the mouse is; 20250124 names the start.
+    "left_click_drag": lambda r: MouseDrag(path=(r.at_or_cursor("start_coordinate"), r.at())),
     "scroll": _scroll,
     "type": lambda r: TypeText(text=str(r.raw["text"])),
     "key": lambda r: PressKeys(keys=key_combo(str(r.raw["text"]))),
@@ -198,6 +222,7 @@ _BUILDERS: dict[str, Callable[[_Raw], PointerAction]] = {
         seconds=min(max(float(r.raw.get("duration") or 1.0), 0.1), 30.0),
     ),
     "wait": _wait,
+    "cursor_position": lambda r: CursorPosition(x=r.cursor[0], y=r.cursor[1]),
     # The next turn carries a fresh screenshot anyway.
     "screenshot": lambda r: Pause(seconds=0.1),
 }

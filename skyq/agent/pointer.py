@@ -77,6 +77,7 @@ class MouseScroll(_Pointer):
     y: int
     dx: int = 0
     dy: int = 0
+    modifiers: tuple[str, ...] = ()
 
     @property
     def point(self) -> tuple[int, int]:
@@ -107,6 +108,15 @@ class Pause(_Pointer):
     seconds: float = Field(1.0, gt=0, le=30)
 
 
+class CursorPosition(_Pointer):
+    """Where the mouse is, asked for by the model: answered from what the engine has
+    sent the mouse to, without touching the page."""
+
+    action_type: Literal["cursor_position"] = "cursor_position"
+    x: int
+    y: int
+
+
 class Unsupported(_Pointer):
     """An action the model asked for that skyq cannot carry out (or could not read):
     recorded, not performed, and answered to the model as a failure so that it can try
@@ -126,6 +136,7 @@ PointerAction = (
     | PressKeys
     | HoldKeys
     | Pause
+    | CursorPosition
     | Unsupported
 )
 
@@ -138,6 +149,15 @@ class Screen:
     width: int
     height: int
     url: str
+
+
+def cursor_after(action: PointerAction, before: tuple[int, int]) -> tuple[int, int]:
+    """Where the mouse is once ``action`` is done."""
+    if isinstance(action, MouseDrag):
+        return action.path[-1]
+    if isinstance(action, MouseClick | MouseMove | MouseScroll):
+        return action.x, action.y
+    return before
 
 
 def scaled(x: float, y: float, *, source: tuple[float, float], screen: Screen) -> tuple[int, int]:
@@ -185,7 +205,24 @@ _KEY_NAMES = {
     "arrowleft": "ArrowLeft",
     "right": "ArrowRight",
     "arrowright": "ArrowRight",
+    "caps_lock": "CapsLock",
+    "capslock": "CapsLock",
+    # xdotool's names for the punctuation keys (Anthropic's model writes "ctrl+minus").
+    "minus": "-",
+    "plus": "+",
+    "equal": "=",
+    "comma": ",",
+    "period": ".",
+    "slash": "/",
+    "backslash": "\\",
+    "semicolon": ";",
+    "apostrophe": "'",
+    "grave": "`",
+    "bracketleft": "[",
+    "bracketright": "]",
 }
+# xdotool names the left and right keys apart ("Control_L"); Playwright does not.
+_SIDE = ("_l", "_r")
 
 
 class UnknownKeyError(ValueError):
@@ -198,7 +235,10 @@ def playwright_key(name: str) -> str:
     cleaned = name.strip()
     if not cleaned:
         raise UnknownKeyError("an empty key name")
-    known = _KEY_NAMES.get(cleaned.lower())
+    lowered = cleaned.lower()
+    if lowered.endswith(_SIDE) and lowered[:-2] in _KEY_NAMES:
+        lowered = lowered[:-2]
+    known = _KEY_NAMES.get(lowered)
     if known:
         return known
     if len(cleaned) == 1:

@@ -21,7 +21,7 @@ from skyq.agent import prompts
 from skyq.agent.asking import ModelCalls, json_bytes, schema_failure
 from skyq.agent.downloads import DOWNLOAD_GRACE_SECONDS, keep_downloads
 from skyq.agent.page import ActionOutcome, PageDriver, redact, scrub
-from skyq.agent.pointer import PointerAction, Screen, TypeText, Unsupported
+from skyq.agent.pointer import CursorPosition, PointerAction, Screen, TypeText, Unsupported
 from skyq.agent.prompts import PLACEHOLDER, secret_placeholder
 from skyq.agent.recorder import CodeSource, RunRecorder, StepReport
 from skyq.agent.sites import site_of
@@ -197,6 +197,8 @@ class ScreenAgent:
     async def _perform(self, action: PointerAction) -> ActionOutcome:
         if isinstance(action, Unsupported):
             return ActionOutcome(ok=False, error=action.problem)
+        if isinstance(action, CursorPosition):
+            return ActionOutcome(ok=True, detail=f"X={action.x},Y={action.y}")
         if not isinstance(action, TypeText):
             return await self.page.pointer(action)
         text = action.text

@@ -90,12 +90,29 @@ class Parsed:
     thought: str
 
 
-def parse_reply(text: str) -> Parsed:
-    """``Thought: ... Action: name(key='value', ...)``; raises ValueError saying why not."""
+def parse_reply(text: str) -> list[Parsed]:
+    """``Thought: ... Action: name(key='value', ...)``, one action a line: UI-TARS-1.5
+    may give several, parted by blank lines, and the first non-call line ends them.
+    Raises ValueError saying why the reply is off the grammar."""
     found = _ACTION.search(text)
     if not found:
         raise ValueError("the reply has no 'Action:' line")
-    expression = found.group(1).strip().splitlines()[0].strip()
+    thought_found = _THOUGHT.search(text)
+    thought = thought_found.group(1).strip() if thought_found else ""
+    lines = [line.strip() for line in found.group(1).splitlines() if line.strip()]
+    if not lines:
+        raise ValueError("the 'Action:' line is empty")
+    first, *rest = lines
+    actions = [_call(first, thought)]
+    for line in rest:
+        try:
+            actions.append(_call(line, thought))
+        except ValueError:
+            break
+    return actions
+
+
+def _call(expression: str, thought: str) -> Parsed:
     try:
         tree = ast.parse(expression, mode="eval").body
     except SyntaxError:
@@ -108,8 +125,7 @@ def parse_reply(text: str) -> Parsed:
         if keyword.arg is None or not isinstance(value, ast.Constant):
             raise ValueError(f"the action {expression!r} has an argument that is not a string")
         args[keyword.arg] = str(value.value)
-    thought = _THOUGHT.search(text)
-    return Parsed(tree.func.id, args, thought.group(1).strip() if thought else "")
+    return Parsed(tree.func.id, args, thought)
 
 
 class UITars:
@@ -151,18 +167,20 @@ class UITars:
         return self._turn(parsed, screen, usage, messages, reply.content)
 
     def _turn(
-        self, parsed: Parsed, screen: Screen, usage: Usage, messages: list[Message], text: str
+        self, parsed: list[Parsed], screen: Screen, usage: Usage, messages: list[Message], text: str
     ) -> Turn:
         logged = {"messages": without_images(messages)}
         response = {"content": text}
-        if parsed.name == "finished":
-            message = parsed.args.get("content", "")
+        first = parsed[0]
+        if first.name == "finished":
+            message = first.args.get("content", "")
             return Turn((), message, usage, logged, response)
-        if parsed.name == "call_user":
-            refused = "the model asked for a human: " + (parsed.thought or "no reason given")
+        if first.name == "call_user":
+            refused = "the model asked for a human: " + (first.thought or "no reason given")
             return Turn((), None, usage, logged, response, refused=refused)
-        action = self.action_of(parsed, screen)
-        return Turn((Call(action),), None, usage, logged, response)
+        # The actions before an ending: the model says it again on the next screenshot.
+        calls = tuple(Call(self.action_of(p, screen)) for p in parsed[: _ending(parsed)])
+        return Turn(calls, None, usage, logged, response)
 
     def _messages(self, screen: Screen, failures: list[str]) -> list[Message]:
         messages: list[Message] = [{"role": "user", "content": SYSTEM + self.instruction}]
@@ -184,7 +202,8 @@ class UITars:
         if build is None:
             return Unsupported(problem=f"ui-tars action {parsed.name!r} is not in the action space")
         try:
-            return build(_Args(parsed.args, self._mapper(screen)))
+            centre = (screen.width // 2, screen.height // 2)
+            return build(_Args(parsed.args, self._mapper(screen), centre))
         except UnknownKeyError as exc:
             return Unsupported(problem=f"ui-tars {parsed.name}: {exc}")
         except (KeyError, ValueError):
@@ -199,10 +218,21 @@ class UITars:
         return lambda x, y: scaled(x, y, source=source, screen=screen)
 
 
+def _ending(parsed: list[Parsed]) -> int:
+    names = [p.name for p in parsed]
+    return next((i for i, n in enumerate(names) if n in ("finished", "call_user")), len(names))
+
+
 class _Args:
-    def __init__(self, args: dict[str, str], mapper: Callable[[float, float], tuple[int, int]]):
+    def __init__(
+        self,
+        args: dict[str, str],
+        mapper: Callable[[float, float], tuple[int, int]],
+        centre: tuple[int, int],
+    ) -> None:
         self.args = args
         self.mapper = mapper
+        self.centre = centre
 
     def at(self, key: str = "start_box") -> tuple[int, int]:
         """A point ('(x,y)', '<point>x y</point>'), or a box's centre ('(x1,y1,x2,y2)',
@@ -222,7 +252,8 @@ class _Args:
 
 
 def _scroll(a: _Args) -> PointerAction:
-    x, y = a.at()
+    # Some checkpoints scroll with no point: the middle of the screen.
+    x, y = a.at() if {"start_box", "point", "start_point"} & a.args.keys() else a.centre
     direction = a.args.get("direction", "down").strip().lower()
     dx = {"left": -SCROLL_PIXELS, "right": SCROLL_PIXELS}.get(direction, 0)
     dy = {"up": -SCROLL_PIXELS, "down": SCROLL_PIXELS}.get(direction, 0)

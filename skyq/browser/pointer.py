@@ -9,6 +9,8 @@ the point the mouse goes to.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from playwright.async_api import Page
 
@@ -93,7 +95,8 @@ async def _mouse(page: Page, action: MouseMove | MouseButton | MouseScroll) -> N
             await press(button=action.button)
         case MouseScroll():
             await page.mouse.move(action.x, action.y)
-            await page.mouse.wheel(action.dx, action.dy)
+            async with _held(page, action.modifiers):
+                await page.mouse.wheel(action.dx, action.dy)
             # The wheel returns before the page has scrolled; the next screenshot (and
             # the next point the model picks in it) must see the page where it stopped.
             await page.evaluate(_SCROLL_SETTLED)
@@ -109,21 +112,24 @@ async def _keys(page: Page, action: TypeText | PressKeys | HoldKeys) -> None:
         case PressKeys():
             await keyboard.press("+".join(action.keys))
         case HoldKeys():
-            for key in action.keys:
-                await keyboard.down(key)
-            await asyncio.sleep(action.seconds)
-            for key in reversed(action.keys):
-                await keyboard.up(key)
+            async with _held(page, action.keys):
+                await asyncio.sleep(action.seconds)
+
+
+@asynccontextmanager
+async def _held(page: Page, keys: tuple[str, ...]) -> AsyncIterator[None]:
+    for key in keys:
+        await page.keyboard.down(key)
+    try:
+        yield
+    finally:
+        for key in reversed(keys):
+            await page.keyboard.up(key)
 
 
 async def _click(page: Page, action: MouseClick) -> None:
-    for key in action.modifiers:
-        await page.keyboard.down(key)
-    try:
+    async with _held(page, action.modifiers):
         await page.mouse.click(action.x, action.y, button=action.button, click_count=action.clicks)
-    finally:
-        for key in reversed(action.modifiers):
-            await page.keyboard.up(key)
 
 
 async def _drag(page: Page, action: MouseDrag) -> None:

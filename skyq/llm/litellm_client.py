@@ -12,6 +12,7 @@ from skyq.llm.config import ModelConfig
 _litellm: Any = None
 # Each version of Anthropic's computer tool is a beta of its own, switched on per request.
 ANTHROPIC_COMPUTER_BETAS = {
+    "computer_20241022": "computer-use-2024-10-22",
     "computer_20250124": "computer-use-2025-01-24",
     "computer_20251124": "computer-use-2025-11-24",
 }

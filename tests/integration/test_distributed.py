@@ -23,7 +23,17 @@ import pytest
 import skyq
 from skyq.queue import queue_depth
 from tests.cluster import Cluster, wait_until
-from tests.fake_llm import Call, plan_as_is
+from tests.fake_llm import Call, Script, plan_as_is
+from tests.integration.test_engines import (
+    NAME,
+    SAVE,
+    STATUS_SCHEMA,
+    computer_call,
+    said,
+    status_of,
+    tars,
+    tool_use,
+)
 from tests.receiver import Receiver
 from tests.s3_server import free_port
 
@@ -150,6 +160,57 @@ def test_the_api_answers_queued_at_once_and_the_worker_runs_it(cluster, model, s
     assert httpx.get(only[0].signed_url).status_code == 200
     timeline = client.get_run_timeline(run.run_id)
     assert [entry.actions[0].action_type for entry in timeline] == ["complete"]
+
+
+SAVE_ADA = {  # click the Name field, type Ada, click Save, answer: in each protocol
+    "openai-cua": [
+        computer_call({"type": "click", "button": "left", "x": NAME[0], "y": NAME[1]}),
+        computer_call({"type": "type", "text": "Ada"}),
+        computer_call({"type": "click", "button": "left", "x": SAVE[0], "y": SAVE[1]}),
+        said("Saved."),
+    ],
+    "anthropic-cua": [
+        tool_use("left_click", coordinate=list(NAME)),
+        tool_use("type", text="Ada"),
+        tool_use("left_click", coordinate=list(SAVE)),
+        [{"type": "text", "text": "Saved."}],
+    ],
+    "ui-tars": [  # UI-TARS-1.5's points: pixels of the 1288x728 picture it was shown
+        tars("click(start_box='(252,116)')"),
+        tars("type(content='Ada')"),
+        tars("click(start_box='(161,182)')"),
+        tars("finished(content='Saved.')"),
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("engine", "run_type"),
+    [("openai-cua", "openai_cua"), ("anthropic-cua", "anthropic_cua"), ("ui-tars", "ui_tars")],
+)
+def test_a_computer_use_run_goes_through_the_queue(
+    cluster, fake_llm_server, sites, client, engine, run_type
+):
+    fake_llm_server.reset(Script(screen=SAVE_ADA[engine], extract=[status_of]))
+    done = client.run_task(
+        "Save the name Ada",
+        url=sites.url("pointer.html"),
+        engine=engine,
+        data_extraction_schema=STATUS_SCHEMA,
+        wait_for_completion=True,
+        timeout=120,
+    )
+    assert not fake_llm_server.errors, fake_llm_server.errors  # each request on protocol
+    assert done.status == "completed", done.failure_reason
+    assert done.output == {"status": "Saved: Ada"}
+    assert client.get_run(done.run_id).run_type == run_type
+    timeline = client.get_run_timeline(done.run_id)
+    actions = [a.action_type for entry in timeline for a in entry.actions]
+    assert actions == ["mouse_click", "type_text", "mouse_click"]
+    marked = client.get_run_artifacts(done.run_id, artifact_type="screenshot_action")
+    assert len(marked) == 2  # one for each click, none for the typing
+    assert httpx.get(marked[0].signed_url).content[:3] == b"\xff\xd8\xff"
+    assert done.recording_url and httpx.get(done.recording_url).status_code == 200
 
 
 def test_cancel_a_queued_run(cluster, model, sites, client):

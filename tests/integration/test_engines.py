@@ -30,6 +30,7 @@ from skyq.schemas.credential import CreateCredentialRequest, PasswordCredential
 from skyq.storage import open_artifact_store
 from tests.conftest import Embedded, make_settings
 from tests.fake_llm import Call, FakeLLM, Script
+from tests.integration.test_agent_outcomes import PRODUCTS_SCHEMA
 from tests.sites.server import TOTP_SECRET
 
 NAME = (250, 115)  # the Name field's centre, in CSS pixels of the viewport
@@ -69,6 +70,13 @@ def assert_marked(embedded: Embedded, run_id: str, point: tuple[int, int]) -> No
     assert image.size == (1280, 720)
     red, green, blue = image.getpixel((point[0], point[1] - 12))  # on the ring
     assert red > 180 and green < 110 and blue < 140, (red, green, blue)
+
+
+def _with(
+    tmp_path: Any, fake_llm: FakeLLM, room: BrowserRoom, loop: Any, **settings: Any
+) -> Embedded:
+    """An embedded skyq whose settings differ from the fixtures' by ``settings``."""
+    return _embedded(make_settings(tmp_path / "home", fake_llm.url, **settings), room, loop)
 
 
 # openai-cua -------------------------------------------------------------------------
@@ -180,8 +188,7 @@ def test_openai_cua_safety_checks_refused_unless_acknowledged(embedded, fake_llm
 
 
 def test_openai_cua_acknowledges_safety_checks_when_told(tmp_path, fake_llm, sites, room, loop):
-    settings = make_settings(tmp_path / "home", fake_llm.url, cua_acknowledge_safety_checks=True)
-    embedded = _embedded(settings, room, loop)
+    embedded = _with(tmp_path, fake_llm, room, loop, cua_acknowledge_safety_checks=True)
     check = {"id": "sc_9", "code": "irrelevant_domain", "message": "off the task's site"}
     fake_llm.script = Script(
         screen=[
@@ -251,10 +258,7 @@ def test_anthropic_cua_drives_the_page_with_coordinates(embedded, fake_llm, site
 
 
 def test_anthropic_cua_newer_tool_and_a_drag_in_parts(tmp_path, fake_llm, sites, room, loop):
-    settings = make_settings(
-        tmp_path / "home", fake_llm.url, anthropic_cua_tool="computer_20251124"
-    )
-    embedded = _embedded(settings, room, loop)
+    embedded = _with(tmp_path, fake_llm, room, loop, anthropic_cua_tool="computer_20251124")
     fake_llm.script = Script(
         screen=[
             tool_use("mouse_move", coordinate=list(HANDLE)),
@@ -276,6 +280,42 @@ def test_anthropic_cua_newer_tool_and_a_drag_in_parts(tmp_path, fake_llm, sites,
     first = fake_llm.calls[0]
     assert first.body["tools"][0]["type"] == "computer_20251124"
     assert first.headers["anthropic-beta"] == "computer-use-2025-11-24"
+
+
+def test_anthropic_cua_older_tool_clicks_where_the_mouse_is(tmp_path, fake_llm, sites, room, loop):
+    """computer_20241022 (Claude 3.5 Sonnet) clicks with no coordinate: at the cursor."""
+    embedded = _with(tmp_path, fake_llm, room, loop, anthropic_cua_tool="computer_20241022")
+    click_and_ask = [
+        *tool_use("left_click"),
+        {"type": "tool_use", "name": "computer", "input": {"action": "cursor_position"}},
+    ]
+    fake_llm.script = Script(
+        screen=[
+            tool_use("mouse_move", coordinate=list(NAME)),
+            tool_use("left_click"),
+            tool_use("type", text="Ada"),
+            tool_use("mouse_move", coordinate=list(SAVE)),
+            click_and_ask,
+            [{"type": "text", "text": "Saved."}],
+        ],
+        extract=[status_of],
+    )
+    response = embedded.run(
+        prompt="Save the name Ada",
+        url=sites.url("pointer.html"),
+        engine="anthropic-cua",
+        data_extraction_schema=STATUS_SCHEMA,
+    )
+    assert response.status == "completed", response.failure_reason
+    assert response.output == {"status": "Saved: Ada"}
+    first = fake_llm.calls[0]
+    assert first.body["tools"][0]["type"] == "computer_20241022"
+    assert first.headers["anthropic-beta"] == "computer-use-2024-10-22"
+    clicked, asked = fake_llm.calls[5].body["messages"][-1]["content"]
+    assert clicked["type"] == asked["type"] == "tool_result"
+    assert asked["content"][0] == {"type": "text", "text": f"X={SAVE[0]},Y={SAVE[1]}"}
+    clicks = [a for a in embedded.store.actions(response.run_id) if a.action_type == "mouse_click"]
+    assert [(c.payload["x"], c.payload["y"]) for c in clicks] == [NAME, SAVE]
 
 
 # ui-tars ------------------------------------------------------------------------------
@@ -489,8 +529,7 @@ def test_cancel_on_every_engine(embedded, fake_llm, sites, engine):
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_run_time_limit_on_every_engine(tmp_path, fake_llm, sites, room, loop, engine):
-    settings = make_settings(tmp_path / "home", fake_llm.url, run_timeout_seconds=0.001)
-    embedded = _embedded(settings, room, loop)
+    embedded = _with(tmp_path, fake_llm, room, loop, run_timeout_seconds=0.001)
     fake_llm.script = script_for(engine, [keep_acting(engine)] * 3)
     response = embedded.run(prompt="Keep going", url=sites.url("pointer.html"), engine=engine)
     assert response.status == "timed_out"
@@ -513,6 +552,38 @@ def test_output_off_the_schema_fails_on_every_engine(embedded, fake_llm, sites, 
     )
     assert response.status == "failed"
     assert response.failure_reason.startswith("output does not match data_extraction_schema")
+
+
+TOP_3 = [
+    {"name": "Aurora Lamp", "price": 29.99, "rating": 4.5},
+    {"name": "Borealis Kettle", "price": 54.0, "rating": 4.1},
+    {"name": "Comet Headphones", "price": 119.5, "rating": 4.8},
+]
+TOP_3_SCHEMA = {
+    "type": "array",
+    "items": PRODUCTS_SCHEMA["properties"]["products"]["items"],
+    "maxItems": 3,
+}
+
+
+@pytest.mark.parametrize("engine", ["openai-cua", "anthropic-cua", "ui-tars"])
+def test_a_computer_use_model_answers_the_data_itself(embedded, fake_llm, sites, engine):
+    """The product's own task on each screen engine: the model reads the picture and
+    answers JSON (fenced, as models do), which is the output: no extraction call."""
+    answer = "Here they are:\n```json\n" + json.dumps(TOP_3) + "\n```"
+    if engine == "ui-tars":  # the grammar's string: the JSON on one line, quotes kept
+        answer = json.dumps(TOP_3)
+    fake_llm.script = script_for(engine, [keep_acting(engine), finish_with(engine, answer)])
+    response = embedded.run(
+        prompt="Extract the name, price and rating of the top 3 products",
+        url=sites.url("products.html"),
+        engine=engine,
+        data_extraction_schema=TOP_3_SCHEMA,
+    )
+    assert response.status == "completed", response.failure_reason
+    assert response.output == TOP_3
+    assert "extract" not in fake_llm.kinds()
+    assert response.step_count == 2
 
 
 def test_a_secret_typed_by_a_computer_use_model_is_masked_and_never_stored(

@@ -9,6 +9,7 @@ import pytest
 from skyq.agent import anthropic_cua, openai_cua
 from skyq.agent.planner import parse_plan
 from skyq.agent.pointer import (
+    CursorPosition,
     HoldKeys,
     MouseButton,
     MouseClick,
@@ -19,6 +20,7 @@ from skyq.agent.pointer import (
     TypeText,
     UnknownKeyError,
     Unsupported,
+    cursor_after,
     key_combo,
     playwright_key,
 )
@@ -43,6 +45,11 @@ SCREEN = Screen(image=b"", width=1280, height=720, url="https://example.com/")
         ("esc", "Escape"),
         ("F5", "F5"),
         ("a", "a"),
+        ("Control_L", "Control"),
+        ("Super_R", "Meta"),
+        ("minus", "-"),
+        ("bracketleft", "["),
+        ("Caps_Lock", "CapsLock"),
     ],
 )
 def test_key_names_of_every_family_become_playwright_keys(name, key):
@@ -52,6 +59,7 @@ def test_key_names_of_every_family_become_playwright_keys(name, key):
 def test_a_letter_held_with_a_modifier_is_lower_case_and_bad_keys_are_named():
     assert key_combo("ctrl+shift+T") == ("Control", "Shift", "t")
     assert key_combo("ctrl c", "+ ") == ("Control", "c")
+    assert key_combo("ctrl+plus") == ("Control", "+")
     with pytest.raises(UnknownKeyError, match="'hyper'"):
         playwright_key("hyper")
 
@@ -109,8 +117,33 @@ def test_anthropic_actions_map_onto_the_viewport():
     assert hold == HoldKeys(keys=("Shift",), seconds=2)
     zoom = anthropic_cua.action_of({"action": "zoom", "region": [0, 0, 10, 10]}, SCREEN)
     assert zoom == Unsupported(problem="anthropic-cua action 'zoom' is not supported")
-    malformed = anthropic_cua.action_of({"action": "left_click"}, SCREEN)
+    malformed = anthropic_cua.action_of({"action": "mouse_move"}, SCREEN)
     assert isinstance(malformed, Unsupported) and "malformed" in malformed.problem
+    sideways = anthropic_cua.action_of(
+        {"action": "scroll", "coordinate": [5, 6], "scroll_direction": "sideways"}, SCREEN
+    )
+    assert isinstance(sideways, Unsupported) and "malformed" in sideways.problem
+
+
+def test_anthropic_actions_without_a_point_land_where_the_mouse_is():
+    cursor = (300, 200)
+    click = anthropic_cua.action_of({"action": "double_click"}, SCREEN, cursor)
+    assert click == MouseClick(x=300, y=200, clicks=2)
+    drag = anthropic_cua.action_of(
+        {"action": "left_click_drag", "coordinate": [9, 9]}, SCREEN, cursor
+    )
+    assert drag == MouseDrag(path=((300, 200), (9, 9)))  # computer_20241022's drag
+    scroll = anthropic_cua.action_of(
+        {"action": "scroll", "scroll_direction": "right", "scroll_amount": 1, "text": "shift"},
+        SCREEN,
+        cursor,
+    )
+    assert scroll == MouseScroll(x=300, y=200, dx=100, modifiers=("Shift",))
+    assert anthropic_cua.action_of({"action": "cursor_position"}, SCREEN, cursor) == (
+        CursorPosition(x=300, y=200)
+    )
+    assert cursor_after(drag, cursor) == (9, 9)
+    assert cursor_after(TypeText(text="x"), cursor) == cursor
 
 
 def test_smart_resize_is_qwen_s():
@@ -130,8 +163,28 @@ def test_smart_resize_is_qwen_s():
     ],
 )
 def test_ui_tars_replies_are_read(text, name, args):
-    parsed = parse_reply(text)
+    [parsed] = parse_reply(text)
     assert (parsed.name, parsed.args) == (name, args)
+
+
+def test_ui_tars_several_actions_in_one_reply():
+    text = (
+        "Thought: fill it in\nAction: click(point='<point>10 20</point>')\n\n"
+        "type(content='Ada\\n')\n\nThat should do it."
+    )
+    assert [(p.name, p.args) for p in parse_reply(text)] == [
+        ("click", {"point": "<point>10 20</point>"}),
+        ("type", {"content": "Ada\n"}),
+    ]
+    tars = _tars("relative")
+    turn = tars._turn(parse_reply(text), SCREEN, None, [], text)
+    assert [c.action.action_type for c in turn.calls] == ["mouse_click", "type_text"]
+    # Actions before an ending are done; the model ends on the next screenshot.
+    then_done = "Action: hotkey(key='enter')\n\nfinished(content='x')"
+    turn = tars._turn(parse_reply(then_done), SCREEN, None, [], then_done)
+    assert [c.action.action_type for c in turn.calls] == ["press_keys"]
+    scroll = tars.action_of(Parsed("scroll", {"direction": "up"}, ""), SCREEN)
+    assert scroll == MouseScroll(x=640, y=360, dy=-400)  # no point: the screen's middle
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ from skyq.errors import RunNotFoundError, StorageError
 from skyq.responses import timeline
 from skyq.schemas import (
     SCREENSHOT_TYPES,
+    ActionRecord,
     LLMUsage,
     RunStatus,
     TaskRunRequest,
@@ -72,6 +73,26 @@ def run_page(run_id: str, state: State, expires: Expires, signature: Signature) 
     return render_run_page(response, timeline(state.store, run_id), shots)
 
 
+def described(action: ActionRecord) -> str:
+    """What an action did, in a few words: the element it named, or for the engines
+    that have none, the plan's sub-goals, the point, the keys or the text typed (a
+    secret's placeholder, never its value)."""
+    p = action.payload
+    if action.action_type == "plan":
+        goals = " → ".join(str(g) for g in p.get("sub_goals") or [])
+        return f"(re-plan {p['replan']}) {goals}" if p.get("replan") else goals
+    if action.action_type == "mouse_drag":
+        return " → ".join(f"({x}, {y})" for x, y in p.get("path") or [])
+    words = []
+    if "x" in p and "y" in p:
+        words.append(f"at ({p['x']}, {p['y']})")
+    if p.get("keys"):
+        words.append("+".join(p["keys"]))
+    if action.element_id is None and isinstance(p.get("text"), str):
+        words.append(json.dumps(p["text"], ensure_ascii=False))
+    return " ".join(words) or action.element_text or ""
+
+
 def render_run_page(
     response: TaskRunResponse, steps: list[TimelineEntry], shots: dict[str | None, str]
 ) -> str:
@@ -80,7 +101,7 @@ def render_run_page(
     rows = []
     for entry in steps:
         actions = "".join(
-            f"<li>{e(a.action_type)} {e(a.element_text or '')} "
+            f"<li>{e(a.action_type)} {e(described(a))} "
             f"<span class='{e(a.status)}'>{e(a.status)}</span>"
             f"{' — ' + e(a.error) if a.error else ''}</li>"
             for a in entry.actions

@@ -211,6 +211,9 @@ def test_a_computer_use_run_goes_through_the_queue(
     assert len(marked) == 2  # one for each click, none for the typing
     assert httpx.get(marked[0].signed_url).content[:3] == b"\xff\xd8\xff"
     assert done.recording_url and httpx.get(done.recording_url).status_code == 200
+    page = httpx.get(done.app_url).text  # the run page says where each click landed
+    assert f"mouse_click at ({NAME[0]}, {NAME[1]})" in page
+    assert "type_text &quot;Ada&quot;" in page
 
 
 def test_cancel_a_queued_run(cluster, model, sites, client):

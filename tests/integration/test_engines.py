@@ -9,6 +9,7 @@ page listing), and what was recorded."""
 from __future__ import annotations
 
 import base64
+import html
 import io
 import json
 import time
@@ -20,10 +21,12 @@ import pytest
 from PIL import Image
 
 from skyq.agent.screen_loop import without_images
+from skyq.api.pages import render_run_page
 from skyq.bootstrap import open_run_store
 from skyq.browser import BrowserRoom
 from skyq.config import Settings
 from skyq.db.credential_store import CredentialStore
+from skyq.responses import timeline
 from skyq.runner import RunServices, browser_options
 from skyq.schemas import TaskRunRequest
 from skyq.schemas.credential import CreateCredentialRequest, PasswordCredential
@@ -418,6 +421,8 @@ def test_skyvern_2_plans_sub_goals_and_is_the_default(embedded, fake_llm, sites)
     assert "SCHEMA" not in steps[0].text and "SCHEMA" in steps[2].text  # the last carries it
     plans = [a for a in embedded.store.actions(response.run_id) if a.action_type == "plan"]
     assert [p.payload["sub_goals"] for p in plans] == [goals]
+    page = render_run_page(response, timeline(embedded.store, response.run_id), {})
+    assert "<li>plan " + html.escape(" → ".join(goals)) in page
     # The plan is its own step, first on the timeline; the browser steps follow it.
     orders = [s.order for s in embedded.store.steps(response.run_id)]
     assert orders == [1, 2, 3, 4]

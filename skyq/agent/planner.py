@@ -11,6 +11,7 @@ shaped exactly as skyvern-1.0 shapes it.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -156,6 +157,12 @@ class Planner:
         lines = [goal, "", f"This is part of the overall task: {self.task.prompt}"]
         if done:
             lines.append("Already done: " + "; ".join(d.goal for d in done))
+        # Data read on an earlier page is gone from the page the last sub-goal ends on:
+        # the sub-goals after it are told it, so that the output can hold it.
+        found = [d for d in done if d.output is not None]
+        if found:
+            lines.append("Found so far:")
+            lines.extend(f"- {d.goal}: {json.dumps(d.output, ensure_ascii=False)}" for d in found)
         return "\n".join(lines)
 
     async def _plan(self, done: list[Done], *, failure: str | None, replan: int) -> Plan:

@@ -400,7 +400,7 @@ def test_skyvern_2_plans_sub_goals_and_is_the_default(embedded, fake_llm, sites)
                     {"action_type": "click", "id": c.id_of("Save")},
                 ]
             },
-            {"actions": [{"action_type": "complete"}]},
+            {"actions": [{"action_type": "complete", "data": {"typed": "Ada"}}]},
             lambda c: {"actions": [{"action_type": "complete", "data": status_of(c)}]},
         ],
     )
@@ -418,6 +418,8 @@ def test_skyvern_2_plans_sub_goals_and_is_the_default(embedded, fake_llm, sites)
     steps = [c for c in fake_llm.calls if c.kind == "step"]
     assert steps[0].text.startswith(f"TASK: {goals[0]}\n\nThis is part of the overall task")
     assert "Already done: " + goals[0] in steps[2].text
+    # What an earlier sub-goal found reaches the later ones (it is gone from the page).
+    assert f'Found so far:\n- {goals[0]}: {{"typed": "Ada"}}' in steps[2].text
     assert "SCHEMA" not in steps[0].text and "SCHEMA" in steps[2].text  # the last carries it
     plans = [a for a in embedded.store.actions(response.run_id) if a.action_type == "plan"]
     assert [p.payload["sub_goals"] for p in plans] == [goals]

@@ -1,14 +1,15 @@
 """python -m bench.engine_tokens: what a step costs on each engine, in input tokens.
 
-Each engine runs the same task on tests/sites/products.html (three scrolls, then the
-end) against the scripted model server, and the requests skyq sent are priced the way
-each provider counts them: text at 4 characters a token; a screenshot by the
-provider's published rule (OpenAI high detail: 85 + 170 per 512px tile after scaling
-to 768px on the short side; Anthropic: width x height / 750; Qwen2.5-VL, which UI-TARS
-is: one token per 28x28 patch of the smart-resized picture). openai-cua keeps its
-conversation on OpenAI's side, which bills each turn for all of it: its turns are
-priced with everything sent before them. Output tokens are left out: the scripted
-replies say nothing about a real model's.
+Each engine runs the same task on each of three fixture sites (three scrolls, then the
+end) against the scripted model server: a small shop, a form and a long article, since
+the skyvern engines' element listing grows with the page and the screen engines' turns
+do not. The requests skyq sent are priced the way each provider counts them: text at
+4 characters a token; a screenshot by the provider's published rule (OpenAI high
+detail: 85 + 170 per 512px tile after scaling to 768px on the short side; Anthropic:
+width x height / 750; Qwen2.5-VL, which UI-TARS is: one token per 28x28 patch of the
+smart-resized picture). openai-cua keeps its conversation on OpenAI's side, which bills
+each turn for all of it: its turns are priced with everything sent before them. Output
+tokens are left out: the scripted replies say nothing about a real model's.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from tests.fake_llm import Call, FakeLLM, Script
 from tests.sites.server import FixtureSites
 
 ENGINES = ("skyvern-1.0", "skyvern-2.0", "openai-cua", "anthropic-cua", "ui-tars")
+SITES = ("products.html", "form.html", "long.html")
 SCROLLS = 3
 
 
@@ -101,7 +103,12 @@ def replies(engine: str) -> Script:
 
 
 def measure(
-    engine: str, fake: FakeLLM, sites: FixtureSites, room: BrowserRoom, loop: LoopThread
+    engine: str,
+    fake: FakeLLM,
+    sites: FixtureSites,
+    room: BrowserRoom,
+    loop: LoopThread,
+    page: str = SITES[0],
 ) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as home:
         settings = make_settings(Path(home), fake.url)
@@ -113,8 +120,8 @@ def measure(
         row = store.create_run(
             store.ensure_organization("bench"),
             TaskRunRequest(
-                prompt="Scroll through the products, then stop",
-                url=sites.url("products.html"),
+                prompt="Scroll through the page, then stop",
+                url=sites.url(page),
                 engine=engine,
             ),
         )
@@ -133,6 +140,7 @@ def measure(
         turns = [t for c, t in sent if c.kind not in ("plan", "verify", "extract")]
         return {
             "engine": engine,
+            "page": page,
             "steps": response.step_count,
             "calls": len(sent),
             "first_turn": turns[0],
@@ -146,19 +154,23 @@ def main() -> int:
     fake, sites, loop = FakeLLM(), FixtureSites(), LoopThread("bench-tokens")
     room = BrowserRoom(browser_options(Settings()))
     try:
-        rows = [measure(engine, fake, sites, room, loop) for engine in ENGINES]
+        rows = [
+            measure(engine, fake, sites, room, loop, page) for page in SITES for engine in ENGINES
+        ]
     finally:
         loop.run(room.close(), timeout=30)
         loop.stop()
         fake.close()
         sites.close()
-    print("| engine | steps | model calls | first turn | last turn | per step | whole run |")
-    print("|---|---|---|---|---|---|---|")
-    for r in rows:
-        print(
-            f"| {r['engine']} | {r['steps']} | {r['calls']} | {r['first_turn']:,} | "
-            f"{r['last_turn']:,} | {r['per_step']:,} | {r['run']:,} |"
-        )
+    for page in SITES:
+        print(f"\n{page}\n")
+        print("| engine | steps | model calls | first turn | last turn | per step | whole run |")
+        print("|---|---|---|---|---|---|---|")
+        for r in (r for r in rows if r["page"] == page):
+            print(
+                f"| {r['engine']} | {r['steps']} | {r['calls']} | {r['first_turn']:,} | "
+                f"{r['last_turn']:,} | {r['per_step']:,} | {r['run']:,} |"
+            )
     json.dump(rows, sys.stderr)
     return 0
 

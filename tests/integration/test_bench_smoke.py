@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from bench import engine_tokens
 from bench.__main__ import main
 
 
@@ -40,3 +41,12 @@ def test_an_unknown_benchmark_is_named(capsys):
         main(["observe", "nonsense"])
     assert exit_.value.code == 2
     assert "no benchmark nonsense" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("engine", ["skyvern-2.0", "anthropic-cua"])
+def test_the_engine_token_bench_prices_a_run(fake_llm_server, sites, room, loop, engine):
+    row = engine_tokens.measure(engine, fake_llm_server, sites, room, loop, "long.html")
+    # Every turn carries a screenshot; the skyvern engines' also the article's text.
+    assert row["first_turn"] > (2_000 if engine == "skyvern-2.0" else 1_229)
+    assert row["steps"] == (5 if engine == "skyvern-2.0" else 4)  # a plan step more
+    assert row["run"] >= row["per_step"] * row["steps"] - row["steps"]

@@ -108,8 +108,6 @@ class AnthropicComputerUse:
         }
         if not self.messages:
             return {"role": "user", "content": [{"type": "text", "text": self.instruction}, image]}
-        if not results:  # the model answered without acting and the run went on
-            return {"role": "user", "content": [{"type": "text", "text": "Go on."}, image]}
         blocks: list[dict[str, Any]] = []
         for index, result in enumerate(results):
             outcome = result.outcome

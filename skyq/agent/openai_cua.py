@@ -77,7 +77,7 @@ class OpenAIComputerUse:
 
     def _input(self, screen: Screen, results: list[CallResult]) -> list[dict[str, Any]]:
         image = "data:image/jpeg;base64," + base64.b64encode(screen.image).decode()
-        if not results and self._previous is None:
+        if self._previous is None:
             return [
                 {
                     "role": "user",
@@ -110,16 +110,6 @@ class OpenAIComputerUse:
         if failures:
             note = "These actions failed: " + "; ".join(failures)
             items.append({"role": "user", "content": [{"type": "input_text", "text": note}]})
-        if not items:  # the model answered without acting and the run went on
-            items.append(
-                {
-                    "role": "user",
-                    "content": [
-                        {"type": "input_text", "text": "Go on with the task."},
-                        {"type": "input_image", "image_url": image},
-                    ],
-                }
-            )
         return items
 
     def _calls(

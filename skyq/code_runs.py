@@ -17,6 +17,7 @@ from typing import Any
 
 from skyq.agent import AgentResult, AgentTask
 from skyq.agent.extraction import schema_problems
+from skyq.agent.recorder import CodeSource
 from skyq.browser import PlaywrightPage
 from skyq.browser.script_runner import ScriptStepError, read_output, run_ops
 from skyq.db import RunStore
@@ -28,8 +29,8 @@ from skyq.publishing import write_code
 from skyq.run_recorder import StoredRunRecorder
 from skyq.schemas import ArtifactType, RunStatus, RunType, TaskRunRequest
 from skyq.sealing import Sealer
-from skyq.workflow_runs import opened
-from skyq.workflows.script import Op, Script, parse_script
+from skyq.workflow_runs import fetched_at_run_time, opened
+from skyq.workflows.script import Drawn, Op, Script, parse_script
 
 log = logging.getLogger(__name__)
 
@@ -59,11 +60,13 @@ class CodePlan:
 
 
 def find_code(
-    store: RunStore, run: Run, request: TaskRunRequest, sealer: Sealer
+    store: RunStore, run: Run, request: TaskRunRequest, sealer: Sealer, *, has_codes: bool
 ) -> CodePlan | None:
     """The code this run is to perform, or None for the agent: a workflow run's own
     workflow unless it asks for the agent; a task run's only with run_with="code" and
-    a workflow published from the same prompt and URL. Raises InvalidRequestError for
+    a workflow published from the same prompt and URL. ``has_codes``: the run can
+    fetch one-time codes (totp_identifier, totp_url or a credential's secret), so the
+    code's verification_code need not be given. Raises InvalidRequestError for
     parameters the code cannot run with."""
     workflows = WorkflowStore(store)
     if run.run_type == RunType.workflow_run.value:
@@ -80,7 +83,8 @@ def find_code(
     revision = workflows.revision(workflow.workflow_permanent_id)
     script = parse_script(revision.code)
     try:
-        values = script.values(opened(run.run_request.get("parameters") or {}, sealer))
+        given = opened(run.run_request.get("parameters") or {}, sealer)
+        values = script.values(given, fetched_at_run_time(has_codes))
     except InvalidRequestError:
         if run.run_type == RunType.workflow_run.value:
             raise
@@ -111,6 +115,7 @@ class CodeRun:
         store: RunStore,
         make_agent: Any,
         fallback: bool,
+        codes: CodeSource | None = None,
     ) -> None:
         self.plan = plan
         self.run = run
@@ -121,6 +126,7 @@ class CodeRun:
         self.store = store
         self.make_agent = make_agent  # (AgentTask) -> Agent, for the takeover
         self.fallback = fallback
+        self.codes = codes
 
     async def execute(self) -> AgentResult:
         plan = self.plan
@@ -132,7 +138,7 @@ class CodeRun:
             ai_fallback_triggered=False,
         )
         try:
-            await run_ops(self.page, plan.script, plan.values, self._after_op)
+            await run_ops(self.page, plan.script, plan.values, self._after_op, self._draw)
             output = await read_output(self.page, plan.script, plan.values)
             problems = self._problems(output)
             if problems:
@@ -143,6 +149,12 @@ class CodeRun:
             done = exc.index if isinstance(exc, ScriptStepError) else len(plan.script.ops)
             return await self._take_over(done, str(exc))
         return AgentResult(RunStatus.completed, output=output)
+
+    async def _draw(self, name: str) -> str:
+        """A one-time code for the line that types it, from the run's code source."""
+        if self.codes is None:
+            raise LookupError(f"parameters.{name}: this run has no totp_identifier or totp_url")
+        return await self.codes()
 
     def _problems(self, output: Any) -> list[str]:
         schema = self.request.data_extraction_schema
@@ -183,7 +195,12 @@ class CodeRun:
             f"\n\n(The first {done} steps were done by this task's recorded workflow; "
             f"then it stopped: {why}. Carry on from the page as it is now.)"
         )
-        secrets = {name: str(plan.values[name]) for name in plan.script.secrets}
+        # A fetched code is not kept: the agent fetches its own by placeholder.
+        secrets = {
+            name: str(plan.values[name])
+            for name in plan.script.secrets
+            if not isinstance(plan.values[name], Drawn)
+        }
         task = replace(
             self.task,
             prompt=self.task.prompt + note,

@@ -15,6 +15,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -256,7 +257,6 @@ async def _drive(run: Run, services: RunServices, recorder: StoredRunRecorder) -
     settings = services.settings
     request = TaskRunRequest.model_validate(run.run_request)
     ensure_supported(request)
-    code = await asyncio.to_thread(find_code, services.store, run, request, services.sealer)
     secrets = await asyncio.to_thread(workflow_secrets, services.store, run, services.sealer)
     login = None
     if request.credential_id:
@@ -265,6 +265,10 @@ async def _drive(run: Run, services: RunServices, recorder: StoredRunRecorder) -
             credentials.open, request.credential_id, run.organization_id
         )
         secrets = {**secrets, "password": login.password}
+    has_codes = bool(request.totp_identifier or request.totp_url or (login and login.totp_secret))
+    code = await asyncio.to_thread(
+        partial(find_code, has_codes=has_codes), services.store, run, request, services.sealer
+    )
     task = AgentTask(
         prompt=request.prompt,
         url=request.url,
@@ -279,9 +283,7 @@ async def _drive(run: Run, services: RunServices, recorder: StoredRunRecorder) -
         send_screenshots=settings.llm_send_screenshots,
         max_prompt_chars=settings.max_text_chars_in_prompt,
         time_limit_seconds=settings.run_timeout_seconds,
-        verification_codes=bool(
-            request.totp_identifier or request.totp_url or (login and login.totp_secret)
-        ),
+        verification_codes=has_codes,
         secrets=secrets,
         download_suffix=request.download_suffix,
     )
@@ -326,6 +328,7 @@ async def _drive(run: Run, services: RunServices, recorder: StoredRunRecorder) -
                         store=services.store,
                         make_agent=make_agent,
                         fallback=bool(run.run_request.get("ai_fallback", True)),
+                        codes=codes,
                     ).execute()
                 else:
                     parts = EngineParts(

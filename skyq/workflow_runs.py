@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from skyq import ids
+from skyq.agent.prompts import CODE_NAME
 from skyq.db import RunStore
 from skyq.db.models import Run, Workflow
 from skyq.db.workflow_store import WorkflowStore
@@ -48,6 +49,13 @@ def stored_request(body: WorkflowRunRequest, script: Script, sealer: Sealer) -> 
     return stored
 
 
+def fetched_at_run_time(has_codes: bool) -> frozenset[str]:
+    """The secret parameters a run may leave out because it fetches them itself: the
+    one-time code, where the run has a source of codes (totp_identifier, totp_url or a
+    credential's secret)."""
+    return frozenset({CODE_NAME}) if has_codes else frozenset()
+
+
 def opened(parameters: dict[str, Any], sealer: Sealer) -> dict[str, Any]:
     return {k: sealer.open(v) if is_sealed(v) else v for k, v in parameters.items()}
 
@@ -68,7 +76,8 @@ def create_workflow_run(
     and every parameter has a value (the agent needs the secrets too)."""
     workflow = WorkflowStore(store).get(str(body.workflow_id), organization_id)
     script = parse_script(WorkflowStore(store).revision(workflow.workflow_permanent_id).code)
-    script.values(body.parameters)  # raises naming a missing or unknown parameter
+    # Raises naming a missing or unknown parameter.
+    script.values(body.parameters, fetched_at_run_time(bool(body.totp_identifier or body.totp_url)))
     request = workflow_task(workflow, body)
     stored = stored_request(body, script, sealer)
     stored["workflow_id"] = workflow.workflow_permanent_id

@@ -54,7 +54,10 @@ nothing else. When a SCHEMA is given, the value must validate against it: use th
 types it names (numbers as numbers, without currency signs), and null where a value is
 missing and the schema allows it."""
 
-PLACEHOLDER = "{{verification_code}}"
+# The name a one-time code goes by: the model types its placeholder, and a published
+# workflow's code takes it as a secret parameter of that name.
+CODE_NAME = "verification_code"
+PLACEHOLDER = "{{" + CODE_NAME + "}}"
 CODE_HINT = (
     "VERIFICATION CODES: when the page asks for a one-time, 2FA or verification code, "
     f'use input_text with text "{PLACEHOLDER}"; skyq types the real code in its place.'

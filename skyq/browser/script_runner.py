@@ -16,9 +16,10 @@ from skyq.browser.extraction_plan import read, read_each
 from skyq.browser.page_driver import PlaywrightPage
 from skyq.errors import SkyqError
 from skyq.schemas.checks import check_http_url
-from skyq.workflows.script import Call, Op, Param, Script
+from skyq.workflows.script import Call, Drawn, Op, Param, Script
 
 MAX_WAIT_MS = 30_000
+_MASK = "el => { el.style.webkitTextSecurity = 'disc'; }"
 
 
 class ScriptStepError(SkyqError):
@@ -32,19 +33,35 @@ class ScriptStepError(SkyqError):
 
 
 OnOp = Callable[[int, Op, str | None], Awaitable[None]]
+# Fetches a Drawn secret by name (a one-time code); raises LookupError when none comes.
+Draw = Callable[[str], Awaitable[str]]
 
 
 async def run_ops(
-    driver: PlaywrightPage, script: Script, values: dict[str, Any], on_op: OnOp
+    driver: PlaywrightPage,
+    script: Script,
+    values: dict[str, Any],
+    on_op: OnOp,
+    draw: Draw | None = None,
 ) -> None:
     """Perform every operation in order; ``on_op(index, op, error)`` after each (error
-    None when it worked). Raises ScriptStepError at the first that fails."""
+    None when it worked). A ``Drawn`` value is fetched with ``draw`` just before the
+    line that uses it. Raises ScriptStepError at the first that fails."""
     page = driver.page
     timings = driver.timings
     for index, op in enumerate(script.ops):
         driver.forget_screenshot()
+        used = op.params()
         try:
-            await _perform(page, op, values, timings.action_seconds, timings.navigation_seconds)
+            here = await _fetched(values, used, draw)
+            await _perform(
+                page,
+                op,
+                here,
+                timings.action_seconds,
+                timings.navigation_seconds,
+                masked=bool(used & script.secrets),
+            )
         except (PlaywrightTimeoutError, TimeoutError):
             reason = "the element did not appear (or stayed hidden, disabled or covered)"
             await on_op(index, op, reason)
@@ -72,8 +89,25 @@ async def read_output(driver: PlaywrightPage, script: Script, values: dict[str, 
         raise ScriptOutputError(f"the output could not be read: {reason}") from None
 
 
+async def _fetched(values: dict[str, Any], used: set[str], draw: Draw | None) -> dict[str, Any]:
+    """``values`` with the Drawn ones this line uses fetched now (a code is fetched for
+    each line that types it: an earlier one may have expired)."""
+    wanted = [name for name in used if isinstance(values.get(name), Drawn)]
+    if not wanted:
+        return values
+    if draw is None:
+        raise LookupError(f"parameters.{wanted[0]} has no value and nothing to fetch it from")
+    return {**values, **{name: await draw(name) for name in wanted}}
+
+
 async def _perform(
-    page: Page, op: Op, values: dict[str, Any], action_seconds: float, navigation_seconds: float
+    page: Page,
+    op: Op,
+    values: dict[str, Any],
+    action_seconds: float,
+    navigation_seconds: float,
+    *,
+    masked: bool = False,
 ) -> None:
     args = [_value(a, values) for a in op.args]
     kwargs = {k: _value(v, values) for k, v in op.kwargs}
@@ -85,6 +119,9 @@ async def _perform(
         return
     locator = _locator(page, op.chain, values)
     kwargs.setdefault("timeout", action_seconds * 1000)
+    if masked and op.action == "fill":
+        # A secret goes into a field masked first, so no screenshot or frame shows it.
+        await locator.evaluate(_MASK, timeout=action_seconds * 1000)
     await getattr(locator, op.action)(*args, **kwargs)
     if op.action in ("click", "dblclick", "press"):
         # A click that starts a navigation: the next statement waits for its page.

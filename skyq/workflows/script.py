@@ -87,6 +87,21 @@ class Op:
     kwargs: tuple[tuple[str, Value], ...] = ()
     keyboard: bool = False
 
+    def params(self) -> set[str]:
+        """The names of the parameters this statement uses."""
+        values = [*self.args, *(v for _, v in self.kwargs)]
+        for link in self.chain:
+            values.extend([*link.args, *(v for _, v in link.kwargs)])
+        return {v.name for v in values if isinstance(v, Param)}
+
+
+@dataclass(frozen=True)
+class Drawn:
+    """A secret fetched at the moment a line uses it, not given with the run: a
+    one-time code, which would expire if it were fetched when the run starts."""
+
+    name: str
+
 
 @dataclass
 class Script:
@@ -98,9 +113,13 @@ class Script:
     docstring: str | None = None
     secrets: set[str] = field(default_factory=set)
 
-    def values(self, given: dict[str, Any] | None) -> dict[str, Any]:
-        """The parameters a run uses: the defaults, overridden by ``given``; raises
-        InvalidRequestError naming a parameter that has no value or is unknown."""
+    def values(
+        self, given: dict[str, Any] | None, drawn: frozenset[str] = frozenset()
+    ) -> dict[str, Any]:
+        """The parameters a run uses: the defaults, overridden by ``given``; a secret
+        named in ``drawn`` that has no value is ``Drawn``, to be fetched when a line
+        uses it. Raises InvalidRequestError naming a parameter that has no value or is
+        unknown."""
         given = dict(given or {})
         unknown = sorted(set(given) - set(self.parameters))
         if unknown:
@@ -111,7 +130,9 @@ class Script:
             )
         merged = {**self.parameters, **given}
         for name, value in merged.items():
-            if value is None:
+            if value is None and name in drawn and name in self.secrets:
+                merged[name] = Drawn(name)
+            elif value is None:
                 raise InvalidRequestError(f"parameters.{name}", "has no value: pass it")
         return merged
 

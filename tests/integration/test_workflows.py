@@ -7,14 +7,19 @@ import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+from skyq.db.credential_store import CredentialStore
 from skyq.db.workflow_store import WorkflowStore
 from skyq.errors import InvalidRequestError
+from skyq.schemas.credential import CreateCredentialRequest, LoginRequest, PasswordCredential
+from skyq.task_kinds import login_task
 from skyq.workflows.script import parse_script
 from tests.fake_llm import Call, plan_as_is
-from tests.sites.server import ACCOUNT_PASSWORD
+from tests.integration.test_login_and_downloads import PASSWORD, login_model
+from tests.sites.server import ACCOUNT_PASSWORD, TOTP_SECRET
 
 PROMPT = f"Sign in as alice with the password {ACCOUNT_PASSWORD} and report the balance"
 SCHEMA = {
@@ -215,3 +220,44 @@ def test_a_task_run_with_code_reads_a_list_off_the_page_without_a_model(embedded
     assert replay.script_run is not None
     assert replay.script_run.script_id == first.workflow_permanent_id
     assert fake_llm.calls == []
+
+
+def test_a_published_login_with_2fa_replays_fetching_its_code(embedded, fake_llm, sites):
+    """The code a login leaves types the one-time code as a secret parameter; a replay
+    with a totp_url fetches a fresh one for that line, with no model."""
+    credential = CredentialStore(embedded.store, embedded.services.sealer).create(
+        embedded.org,
+        CreateCredentialRequest(
+            name="ada",
+            credential=PasswordCredential(username="ada", password=PASSWORD, totp=TOTP_SECRET),
+        ),
+    )
+    fake_llm.reset(login_model)
+    sites.codes_served.clear()
+    login = login_task(
+        LoginRequest(credential_id=credential.credential_id, url=sites.url("login.html")), "ada"
+    )
+    first = embedded.run(**{**login.model_dump(), "publish_workflow": True})
+    assert first.status == "completed" and first.workflow_permanent_id, first.failure_reason
+    wpid = first.workflow_permanent_id
+    code = WorkflowStore(embedded.store).revision(wpid).code
+    script = parse_script(code)
+    assert script.secrets == {"password", "verification_code"}
+
+    # Without a source of codes, the code is a parameter like any other.
+    with pytest.raises(InvalidRequestError) as missing:
+        embedded.run_workflow(wpid, parameters={"password": PASSWORD})
+    assert missing.value.field == "parameters.verification_code"
+
+    fake_llm.reset(no_model)
+    replay = embedded.run_workflow(
+        wpid, parameters={"password": PASSWORD}, totp_url=sites.url("totp-endpoint")
+    )
+    assert replay.status == "completed", replay.failure_reason
+    assert replay.script_run is not None and replay.script_run.ai_fallback_triggered is False
+    assert fake_llm.calls == []
+    [fetched] = sites.codes_served  # once, for the line that types it, and typed there
+    assert f"/2fa/verify?code={fetched}" in [r.path for r in sites.requests]
+    for path in Path(embedded.settings.home).rglob("*"):
+        if path.is_file():
+            assert PASSWORD.encode() not in path.read_bytes(), path

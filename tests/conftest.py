@@ -14,9 +14,11 @@ from skyq.bootstrap import open_run_store
 from skyq.browser import BrowserRoom
 from skyq.config import Settings
 from skyq.db import RunStore
+from skyq.db.credential_store import CredentialStore
 from skyq.loop_thread import LoopThread
 from skyq.runner import RunServices, browser_options, execute_run
 from skyq.schemas import TaskRunRequest, TaskRunResponse, WorkflowRunRequest
+from skyq.schemas.credential import CreateCredentialRequest, PasswordCredential
 from skyq.storage import ArtifactStore, open_artifact_store
 from skyq.workflow_runs import create_workflow_run
 from tests.fake_llm import FakeLLM
@@ -107,6 +109,14 @@ class Embedded:
     def run_request(self, request: TaskRunRequest) -> TaskRunResponse:
         row = self.store.create_run(self.org, request)
         return self.loop.run(execute_run(row.run_id, self.services), timeout=120)
+
+    def credential(self, password: str, totp: str | None = None) -> str:
+        """A stored credential for the user "ada", sealed as the API stores one; its id."""
+        login = PasswordCredential(username="ada", password=password, totp=totp)
+        made = CredentialStore(self.store, self.services.sealer).create(
+            self.org, CreateCredentialRequest(name="ada", credential=login)
+        )
+        return made.credential_id
 
     def run_workflow(self, workflow_id: str, **body: Any) -> TaskRunResponse:
         request = WorkflowRunRequest(workflow_id=workflow_id, **body)

@@ -25,11 +25,9 @@ from skyq.api.pages import render_run_page
 from skyq.bootstrap import open_run_store
 from skyq.browser import BrowserRoom
 from skyq.config import Settings
-from skyq.db.credential_store import CredentialStore
 from skyq.responses import timeline
 from skyq.runner import RunServices, browser_options
 from skyq.schemas import TaskRunRequest
-from skyq.schemas.credential import CreateCredentialRequest, PasswordCredential
 from skyq.storage import open_artifact_store
 from tests.conftest import Embedded, make_settings
 from tests.fake_llm import Call, FakeLLM, Script
@@ -597,12 +595,7 @@ def test_a_secret_typed_by_a_computer_use_model_is_masked_and_never_stored(
     embedded, fake_llm, sites
 ):
     password = "s3cret-for-the-screen-only"
-    credential = CredentialStore(embedded.store, embedded.services.sealer).create(
-        embedded.org,
-        CreateCredentialRequest(
-            name="ada", credential=PasswordCredential(username="ada", password=password)
-        ),
-    )
+    credential_id = embedded.credential(password)
     fake_llm.script = Script(
         screen=[
             tool_use("left_click", coordinate=list(NAME)),
@@ -616,7 +609,7 @@ def test_a_secret_typed_by_a_computer_use_model_is_masked_and_never_stored(
         prompt="Type the password {{password}} into Name and save",
         url=sites.url("pointer.html"),
         engine="anthropic-cua",
-        credential_id=credential.credential_id,
+        credential_id=credential_id,
         data_extraction_schema=STATUS_SCHEMA,
     )
     assert response.status == "completed", response.failure_reason
@@ -651,13 +644,7 @@ def test_an_action_skyq_cannot_do_is_answered_to_the_model_which_goes_on(embedde
 
 
 def test_a_verification_code_typed_by_a_computer_use_model(embedded, fake_llm, sites):
-    credential = CredentialStore(embedded.store, embedded.services.sealer).create(
-        embedded.org,
-        CreateCredentialRequest(
-            name="ada",
-            credential=PasswordCredential(username="ada", password="pw-123456", totp=TOTP_SECRET),
-        ),
-    )
+    credential_id = embedded.credential("pw-123456", TOTP_SECRET)
     fake_llm.script = Script(
         screen=[
             tool_use("left_click", coordinate=list(NAME)),
@@ -671,7 +658,7 @@ def test_a_verification_code_typed_by_a_computer_use_model(embedded, fake_llm, s
         prompt="Enter the one-time code into Name and save",
         url=sites.url("pointer.html"),
         engine="anthropic-cua",
-        credential_id=credential.credential_id,
+        credential_id=credential_id,
         data_extraction_schema=STATUS_SCHEMA,
     )
     assert response.status == "completed", response.failure_reason

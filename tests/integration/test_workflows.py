@@ -11,10 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from skyq.db.credential_store import CredentialStore
 from skyq.db.workflow_store import WorkflowStore
 from skyq.errors import InvalidRequestError
-from skyq.schemas.credential import CreateCredentialRequest, LoginRequest, PasswordCredential
+from skyq.schemas.credential import LoginRequest
 from skyq.task_kinds import login_task
 from skyq.workflows.script import parse_script
 from tests.fake_llm import Call, plan_as_is
@@ -225,17 +224,10 @@ def test_a_task_run_with_code_reads_a_list_off_the_page_without_a_model(embedded
 def test_a_published_login_with_2fa_replays_fetching_its_code(embedded, fake_llm, sites):
     """The code a login leaves types the one-time code as a secret parameter; a replay
     with a totp_url fetches a fresh one for that line, with no model."""
-    credential = CredentialStore(embedded.store, embedded.services.sealer).create(
-        embedded.org,
-        CreateCredentialRequest(
-            name="ada",
-            credential=PasswordCredential(username="ada", password=PASSWORD, totp=TOTP_SECRET),
-        ),
-    )
+    credential_id = embedded.credential(PASSWORD, TOTP_SECRET)
     fake_llm.reset(login_model)
-    sites.codes_served.clear()
     login = login_task(
-        LoginRequest(credential_id=credential.credential_id, url=sites.url("login.html")), "ada"
+        LoginRequest(credential_id=credential_id, url=sites.url("login.html")), "ada"
     )
     first = embedded.run(**{**login.model_dump(), "publish_workflow": True})
     assert first.status == "completed" and first.workflow_permanent_id, first.failure_reason
@@ -250,13 +242,14 @@ def test_a_published_login_with_2fa_replays_fetching_its_code(embedded, fake_llm
     assert missing.value.field == "parameters.verification_code"
 
     fake_llm.reset(no_model)
+    served = len(sites.codes_served)  # the fixture sites serve the whole session
     replay = embedded.run_workflow(
         wpid, parameters={"password": PASSWORD}, totp_url=sites.url("totp-endpoint")
     )
     assert replay.status == "completed", replay.failure_reason
     assert replay.script_run is not None and replay.script_run.ai_fallback_triggered is False
     assert fake_llm.calls == []
-    [fetched] = sites.codes_served  # once, for the line that types it, and typed there
+    [fetched] = sites.codes_served[served:]  # once, for the line that types it, and typed there
     assert f"/2fa/verify?code={fetched}" in [r.path for r in sites.requests]
     for path in Path(embedded.settings.home).rglob("*"):
         if path.is_file():

@@ -80,6 +80,11 @@ class Settings(BaseSettings):
     # (OPENAI_API_KEY, ANTHROPIC_API_KEY); a set one is used with llm_api_key.
     openai_cua_model: str = "openai/computer-use-preview"
     openai_cua_api_base: str | None = None
+    openai_cua_tool: Literal["computer_use_preview", "computer"] = Field(
+        "computer_use_preview",
+        description="computer_use_preview for computer-use-preview; computer, the GA tool "
+        "(no declared display, several actions a call), for GPT-5.4 and later.",
+    )
     anthropic_cua_model: str = "anthropic/claude-sonnet-4-5"
     anthropic_cua_api_base: str | None = None
     anthropic_cua_tool: Literal["computer_20241022", "computer_20250124", "computer_20251124"] = (

@@ -56,7 +56,10 @@ def engine_for(
     model: ScreenModel
     if engine == RunEngine.openai_cua:
         model = OpenAIComputerUse(
-            driver, words, acknowledge_safety_checks=settings.cua_acknowledge_safety_checks
+            driver,
+            words,
+            acknowledge_safety_checks=settings.cua_acknowledge_safety_checks,
+            tool=settings.openai_cua_tool,
         )
     elif engine == RunEngine.anthropic_cua:
         model = AnthropicComputerUse(

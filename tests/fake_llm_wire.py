@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from tests.fake_llm import Call
 
-OPENAI_TOOL = "computer_use_preview"
+OPENAI_TOOLS = ("computer_use_preview", "computer")
 ANTHROPIC_BETAS = {
     "computer_20241022": "computer-use-2024-10-22",
     "computer_20250124": "computer-use-2025-01-24",
@@ -57,12 +57,15 @@ class Providers:
 
     def _check_responses(self, body: dict[str, Any]) -> None:
         tools = body.get("tools") or []
-        computer = [t for t in tools if t.get("type") == OPENAI_TOOL]
-        _require(len(computer) == 1, f"tools must hold one {OPENAI_TOOL} tool: {tools}")
+        computer = [t for t in tools if t.get("type") in OPENAI_TOOLS]
+        _require(len(computer) == 1, f"tools must hold one computer tool: {tools}")
         tool = computer[0]
-        for key in ("display_width", "display_height"):
-            _require(isinstance(tool.get(key), int) and tool[key] > 0, f"tool.{key} missing")
-        _require(tool.get("environment") == "browser", "tool.environment must be 'browser'")
+        if tool["type"] == "computer":  # the GA tool takes no other field
+            _require(tool == {"type": "computer"}, f"the computer tool is only its type: {tool}")
+        else:
+            for key in ("display_width", "display_height"):
+                _require(isinstance(tool.get(key), int) and tool[key] > 0, f"tool.{key} missing")
+            _require(tool.get("environment") == "browser", "tool.environment must be 'browser'")
         _require(body.get("truncation") == "auto", "computer use requires truncation='auto'")
         items = body.get("input")
         _require(isinstance(items, list) and bool(items), "input must be a non-empty list")

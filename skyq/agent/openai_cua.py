@@ -29,7 +29,7 @@ from skyq.agent.pointer import (
 from skyq.agent.screen_loop import Call, CallResult, Turn, without_images
 from skyq.llm.base import ToolLLM
 
-TOOL_TYPE = "computer_use_preview"
+PREVIEW_TOOL = "computer_use_preview"
 _BUTTONS: dict[str, Literal["left", "right", "middle"]] = {
     "left": "left",
     "right": "right",
@@ -39,25 +39,26 @@ _BUTTONS: dict[str, Literal["left", "right", "middle"]] = {
 
 
 class OpenAIComputerUse:
-    def __init__(self, llm: ToolLLM, instruction: str, *, acknowledge_safety_checks: bool) -> None:
+    def __init__(
+        self,
+        llm: ToolLLM,
+        instruction: str,
+        *,
+        acknowledge_safety_checks: bool,
+        tool: str = PREVIEW_TOOL,
+    ) -> None:
         self.llm = llm
         self.model = llm.model
         self.instruction = instruction
         self.acknowledge = acknowledge_safety_checks
+        self.tool = tool
         self._previous: str | None = None
         self._pending_checks: dict[str, list[dict[str, Any]]] = {}
 
     async def turn(self, screen: Screen, results: list[CallResult]) -> Turn:
         request: dict[str, Any] = {
             "input": self._input(screen, results),
-            "tools": [
-                {
-                    "type": TOOL_TYPE,
-                    "display_width": screen.width,
-                    "display_height": screen.height,
-                    "environment": "browser",
-                }
-            ],
+            "tools": [self._tool(screen)],
             "truncation": "auto",
         }
         if self._previous:
@@ -74,6 +75,18 @@ class OpenAIComputerUse:
             response=body,
             refused=refused,
         )
+
+    def _tool(self, screen: Screen) -> dict[str, Any]:
+        if self.tool != PREVIEW_TOOL:
+            # The GA tool declares no display: the model points in the screenshot's
+            # pixels, which are the viewport's.
+            return {"type": self.tool}
+        return {
+            "type": PREVIEW_TOOL,
+            "display_width": screen.width,
+            "display_height": screen.height,
+            "environment": "browser",
+        }
 
     def _input(self, screen: Screen, results: list[CallResult]) -> list[dict[str, Any]]:
         image = "data:image/jpeg;base64," + base64.b64encode(screen.image).decode()
@@ -174,7 +187,7 @@ def _click(r: _Raw) -> PointerAction:
 def _scroll(r: _Raw) -> PointerAction:
     x, y = r.at()
     dx, dy = int(r.raw.get("scroll_x") or 0), int(r.raw.get("scroll_y") or 0)
-    return MouseScroll(x=x, y=y, dx=dx, dy=dy)
+    return MouseScroll(x=x, y=y, dx=dx, dy=dy, modifiers=r.keys())
 
 
 _BUILDERS: dict[str, Callable[[_Raw], PointerAction]] = {

@@ -155,7 +155,12 @@ def test_openai_cua_drives_the_page_with_coordinates(embedded, fake_llm, sites):
     assert_marked(embedded, response.run_id, NAME)
 
 
-def test_openai_cua_several_actions_in_one_call_get_one_output(embedded, fake_llm, sites):
+@pytest.mark.parametrize("tool", ["computer_use_preview", "computer"])
+def test_openai_cua_several_actions_in_one_call_get_one_output(
+    tmp_path, fake_llm, sites, room, loop, tool
+):
+    """The GA tool (``computer``, GPT-5.4 on) batches actions under one call_id."""
+    embedded = _with(tmp_path, fake_llm, room, loop, openai_cua_tool=tool)
     batch = [
         {"type": "click", "x": NAME[0], "y": NAME[1]},
         {"type": "type", "text": "Grace"},
@@ -175,6 +180,7 @@ def test_openai_cua_several_actions_in_one_call_get_one_output(embedded, fake_ll
     assert response.output == {"status": "Saved: Grace"}
     outputs = [i for i in fake_llm.calls[1].body["input"] if i["type"] == "computer_call_output"]
     assert len(outputs) == 1
+    assert fake_llm.calls[0].body["tools"][0]["type"] == tool
 
 
 def test_openai_cua_safety_checks_refused_unless_acknowledged(embedded, fake_llm, sites):

@@ -79,6 +79,11 @@ def test_openai_actions_map_onto_the_viewport():
     assert drag == MouseDrag(path=((1, 2), (3, 4), (5, 6)))
     keys = openai_cua.action_of({"type": "keypress", "keys": ["CTRL", "A"]}, SCREEN)
     assert keys == PressKeys(keys=("Control", "a"))
+    sideways = openai_cua.action_of(
+        {"type": "scroll", "x": 5, "y": 6, "scroll_x": 300, "scroll_y": 0, "keys": ["SHIFT"]},
+        SCREEN,
+    )
+    assert sideways == MouseScroll(x=5, y=6, dx=300, modifiers=("Shift",))
 
 
 @pytest.mark.parametrize(

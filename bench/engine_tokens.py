@@ -134,8 +134,10 @@ def measure(
         if engine == "openai-cua":  # each turn is billed for the whole conversation so far
             running, billed = 0, []
             for call, tokens in sent:
-                running += tokens
-                billed.append((call, running))
+                if call.kind == "openai-cua":  # the text model's calls are not in it
+                    running += tokens
+                    tokens = running
+                billed.append((call, tokens))
             sent = billed
         turns = [t for c, t in sent if c.kind not in ("plan", "verify", "extract")]
         return {

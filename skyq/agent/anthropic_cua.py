@@ -62,8 +62,10 @@ class AnthropicComputerUse:
         # Playwright's mouse starts at the viewport's corner.
         self.cursor: tuple[int, int] = (0, 0)
 
-    async def turn(self, screen: Screen, results: list[CallResult]) -> Turn:
-        self.messages.append(self._user_turn(screen, results))
+    async def turn(
+        self, screen: Screen, results: list[CallResult], note: str | None = None
+    ) -> Turn:
+        self.messages.append(self._user_turn(screen, results, note))
         _forget_old_screenshots(self.messages, self.screenshots_kept)
         request: dict[str, Any] = {
             "max_tokens": self.max_tokens,
@@ -97,7 +99,9 @@ class AnthropicComputerUse:
             response=body,
         )
 
-    def _user_turn(self, screen: Screen, results: list[CallResult]) -> dict[str, Any]:
+    def _user_turn(
+        self, screen: Screen, results: list[CallResult], note: str | None
+    ) -> dict[str, Any]:
         image = {
             "type": "image",
             "source": {
@@ -108,6 +112,8 @@ class AnthropicComputerUse:
         }
         if not self.messages:
             return {"role": "user", "content": [{"type": "text", "text": self.instruction}, image]}
+        if not results:  # the model answered without a tool_use: nothing is owed
+            return {"role": "user", "content": [{"type": "text", "text": note or "Go on."}, image]}
         blocks: list[dict[str, Any]] = []
         for index, result in enumerate(results):
             outcome = result.outcome

@@ -55,9 +55,11 @@ class OpenAIComputerUse:
         self._previous: str | None = None
         self._pending_checks: dict[str, list[dict[str, Any]]] = {}
 
-    async def turn(self, screen: Screen, results: list[CallResult]) -> Turn:
+    async def turn(
+        self, screen: Screen, results: list[CallResult], note: str | None = None
+    ) -> Turn:
         request: dict[str, Any] = {
-            "input": self._input(screen, results),
+            "input": self._input(screen, results, note),
             "tools": [self._tool(screen)],
             "truncation": "auto",
         }
@@ -88,7 +90,9 @@ class OpenAIComputerUse:
             "environment": "browser",
         }
 
-    def _input(self, screen: Screen, results: list[CallResult]) -> list[dict[str, Any]]:
+    def _input(
+        self, screen: Screen, results: list[CallResult], note: str | None
+    ) -> list[dict[str, Any]]:
         image = "data:image/jpeg;base64," + base64.b64encode(screen.image).decode()
         if self._previous is None:
             return [
@@ -121,8 +125,18 @@ class OpenAIComputerUse:
                 item["acknowledged_safety_checks"] = acknowledged
             items.append(item)
         if failures:
-            note = "These actions failed: " + "; ".join(failures)
-            items.append({"role": "user", "content": [{"type": "input_text", "text": note}]})
+            failed = "These actions failed: " + "; ".join(failures)
+            items.append({"role": "user", "content": [{"type": "input_text", "text": failed}]})
+        if note:  # an answer not accepted: no call is owed, so the picture comes with it
+            items.append(
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "input_text", "text": note},
+                        {"type": "input_image", "image_url": image},
+                    ],
+                }
+            )
         return items
 
     def _calls(

@@ -18,12 +18,14 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from skyq.agent import prompts
+from skyq.agent.actions import CompleteAction, TerminateAction
 from skyq.agent.asking import ModelCalls, json_bytes, schema_failure
 from skyq.agent.downloads import DOWNLOAD_GRACE_SECONDS, keep_downloads
 from skyq.agent.page import ActionOutcome, PageDriver, redact, scrub
 from skyq.agent.pointer import CursorPosition, PointerAction, Screen, TypeText, Unsupported
 from skyq.agent.prompts import PLACEHOLDER, secret_placeholder
 from skyq.agent.recorder import CodeSource, RunRecorder, StepReport
+from skyq.agent.replies import parse_verify_reply
 from skyq.agent.sites import site_of
 from skyq.agent.stepping import run_steps
 from skyq.agent.task import AgentResult, AgentTask
@@ -32,6 +34,8 @@ from skyq.llm.base import Usage
 from skyq.schemas import ArtifactType, RunStatus
 
 TERMINATE_MARK = "TERMINATE:"
+# How much of the model's final words the timeline keeps (the output keeps all of it).
+MAX_ANSWER_CHARS = 2000
 _ERROR_MARK = re.compile(r"^\s*ERROR\s+([A-Za-z0-9_.\-]+)\s*:\s*(.*)$", re.MULTILINE)
 _FENCE = re.compile(r"```(?:json)?\s*(.*?)\s*```", re.DOTALL)
 
@@ -66,8 +70,11 @@ class Turn:
 class ScreenModel(Protocol):
     model: str
 
-    async def turn(self, screen: Screen, results: list[CallResult]) -> Turn:
-        """The next turn, given the screen after ``results`` (empty on the first)."""
+    async def turn(
+        self, screen: Screen, results: list[CallResult], note: str | None = None
+    ) -> Turn:
+        """The next turn, given the screen after ``results`` (empty on the first, and
+        after an answer that was not accepted, which ``note`` then explains)."""
         ...
 
 
@@ -121,6 +128,7 @@ class ScreenAgent:
         self.codes = codes
         self.secrets: frozenset[str] = frozenset(v for v in task.secrets.values() if v)
         self._results: list[CallResult] = []
+        self._note: str | None = None
         self._last_step_id: str | None = None
 
     async def run(self) -> AgentResult:
@@ -146,13 +154,15 @@ class ScreenAgent:
         try:
             screen = await self.page.screen()
             self.recorder.save_artifact(step_id, ArtifactType.screenshot_llm, screen.image, "jpg")
-            turn = await self.model.turn(screen, self._results)
+            turn = await self.model.turn(screen, self._results, self._note)
+            self._results, self._note = [], None
             usage = turn.usage
             self._save_exchange(step_id, turn)
             if turn.refused is not None:
                 result = AgentResult(RunStatus.terminated, failure_reason=turn.refused)
+                self._record_end(step_id, done, _terminate(turn.refused))
             elif not turn.calls:
-                result, more = await self._end(step_id, turn.message or "")
+                result, more = await self._end(step_id, turn.message or "", done)
                 usage += more
             else:
                 self._results = await self._carry_out(step_id, turn.calls, done)
@@ -225,7 +235,14 @@ class ScreenAgent:
             text = text.replace(PLACEHOLDER, code)
         return await self.page.pointer(TypeText(text=text, masked=True))
 
-    async def _end(self, step_id: str, message: str) -> tuple[AgentResult, Usage]:
+    async def _end(
+        self, step_id: str, message: str, done: list[tuple[str, str | None]]
+    ) -> tuple[AgentResult | None, Usage]:
+        """The model answered instead of acting. An error code or a TERMINATE line ends
+        the run; any other answer is checked as skyvern-1.0 checks ``complete``: on
+        the page, by the text model. One that is not borne out is answered to the
+        model (None: the run goes on), since screen models stop early to ask for
+        confirmation; one that is, ends the run with the answer as its output."""
         message = scrub(message, self.secrets)
         errors = [
             {"error_code": code, "reasoning": reason.strip()}
@@ -236,21 +253,52 @@ class ScreenAgent:
             codes = ", ".join(e["error_code"] for e in errors)
             reason = "; ".join(f"{e['error_code']}: {e['reasoning']}" for e in errors)
             failure = f"error code {codes} matched: {reason}"
+            self._record_end(step_id, done, _terminate(failure))
             return AgentResult(RunStatus.terminated, failure_reason=failure, errors=errors), Usage()
         if TERMINATE_MARK in message:
             reason = message.split(TERMINATE_MARK, 1)[1].strip()
             failure = reason or "the agent decided the task cannot be done"
+            self._record_end(step_id, done, _terminate(failure))
             return AgentResult(RunStatus.terminated, failure_reason=failure), Usage()
+        obs = redact(await self.page.observe(scrolls=0), self.secrets)
+        check = prompts.verify_messages(
+            self.calls.brief,
+            obs,
+            None,
+            max_chars=self.task.max_prompt_chars,
+            screenshots=self.task.send_screenshots,
+        )
+        (achieved, reasoning), usage = await self.calls.ask(step_id, check, parse_verify_reply)
+        answered = CompleteAction(action_type="complete", reasoning=message[:MAX_ANSWER_CHARS])
+        if not achieved:
+            self._record_end(step_id, done, answered, f"the goal is not achieved yet: {reasoning}")
+            self._note = (
+                f"The task is not done yet: {reasoning} Carry on with it; do not stop to ask "
+                "for confirmation."
+            )
+            return None, usage
+        self._record_end(step_id, done, answered)
         answer = _answer(message)
         if self.task.schema is None:
-            return AgentResult(RunStatus.completed, output=answer), Usage()
-        obs = redact(await self.page.observe(scrolls=0), self.secrets)
+            return AgentResult(RunStatus.completed, output=answer), usage
         data = answer if isinstance(answer, dict | list) else None
-        output, problems, usage = await self.calls.output(step_id, data, obs)
+        output, problems, more = await self.calls.output(step_id, data, obs)
+        usage += more
         if problems:
             failure = schema_failure(problems)
             return AgentResult(RunStatus.failed, output=output, failure_reason=failure), usage
         return AgentResult(RunStatus.completed, output=output), usage
+
+    def _record_end(
+        self,
+        step_id: str,
+        done: list[tuple[str, str | None]],
+        action: CompleteAction | TerminateAction,
+        error: str | None = None,
+    ) -> None:
+        outcome = ActionOutcome(ok=error is None, error=error)
+        self.recorder.record_action(step_id, 1, action, outcome, None)
+        done.append((action.action_type, None))
 
     def _save_exchange(self, step_id: str, turn: Turn) -> None:
         request = {"model": self.model.model, **turn.request}
@@ -260,6 +308,10 @@ class ScreenAgent:
         self.recorder.save_artifact(
             step_id, ArtifactType.llm_response, _scrubbed(turn.response, self.secrets), "json"
         )
+
+
+def _terminate(reason: str) -> TerminateAction:
+    return TerminateAction(action_type="terminate", reasoning=reason[:MAX_ANSWER_CHARS])
 
 
 def _answer(message: str) -> Any:

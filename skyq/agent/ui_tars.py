@@ -140,11 +140,14 @@ class UITars:
         # (assistant text, screenshot it answered) per turn, oldest first.
         self.turns: list[tuple[str, bytes]] = []
 
-    async def turn(self, screen: Screen, results: list[CallResult]) -> Turn:
+    async def turn(
+        self, screen: Screen, results: list[CallResult], note: str | None = None
+    ) -> Turn:
         failures = [
             f"{r.call.action.action_type}: {r.outcome.error}" for r in results if not r.outcome.ok
         ]
-        messages = self._messages(screen, failures)
+        said = [f"That action failed: {'; '.join(failures)}"] if failures else []
+        messages = self._messages(screen, [*said, *([note] if note else [])])
         reply = await self.llm.complete(messages, json_mode=False)
         usage = reply.usage
         try:
@@ -182,7 +185,7 @@ class UITars:
         calls = tuple(Call(self.action_of(p, screen)) for p in parsed[: _ending(parsed)])
         return Turn(calls, None, usage, logged, response)
 
-    def _messages(self, screen: Screen, failures: list[str]) -> list[Message]:
+    def _messages(self, screen: Screen, notes: list[str]) -> list[Message]:
         messages: list[Message] = [{"role": "user", "content": SYSTEM + self.instruction}]
         pictures = [*(shot for _, shot in self.turns), screen.image]
         shown_from = max(len(pictures) - self.screenshots_kept, 0)
@@ -190,10 +193,8 @@ class UITars:
             if index >= shown_from:
                 messages.append(_picture(shot))
             messages.append({"role": "assistant", "content": text})
-        if failures:
-            messages.append(
-                {"role": "user", "content": "That action failed: " + "; ".join(failures)}
-            )
+        if notes:
+            messages.append({"role": "user", "content": "\n".join(notes)})
         messages.append(_picture(screen.image))
         return messages
 

@@ -206,7 +206,7 @@ def test_a_computer_use_run_goes_through_the_queue(
     assert client.get_run(done.run_id).run_type == run_type
     timeline = client.get_run_timeline(done.run_id)
     actions = [a.action_type for entry in timeline for a in entry.actions]
-    assert actions == ["mouse_click", "type_text", "mouse_click"]
+    assert actions == ["mouse_click", "type_text", "mouse_click", "complete"]
     marked = client.get_run_artifacts(done.run_id, artifact_type="screenshot_action")
     assert len(marked) == 2  # one for each click, none for the typing
     assert httpx.get(marked[0].signed_url).content[:3] == b"\xff\xd8\xff"

@@ -129,8 +129,9 @@ def test_openai_cua_drives_the_page_with_coordinates(embedded, fake_llm, sites):
 
     turns = [c for c in fake_llm.calls if c.kind == "openai-cua"]
     assert len(turns) == 9
-    # Nine turns and the extraction, 100 tokens in each; priced from litellm's map.
-    assert response.llm_usage.input_tokens == 1000
+    # Nine turns, the check of the answer and the extraction, 100 tokens in each;
+    # priced from litellm's map.
+    assert response.llm_usage.input_tokens == 1100
     assert response.llm_usage.cost > 0
     first, second = turns[0].body, turns[1].body
     tool = first["tools"][0]
@@ -151,6 +152,7 @@ def test_openai_cua_drives_the_page_with_coordinates(embedded, fake_llm, sites):
         "mouse_drag",
         "mouse_scroll",
         "mouse_click",
+        "complete",  # the answer, checked on the page
     ]
     assert_marked(embedded, response.run_id, NAME)
 
@@ -206,7 +208,8 @@ def test_openai_cua_acknowledges_safety_checks_when_told(tmp_path, fake_llm, sit
     response = embedded.run(prompt="Click", url=sites.url("pointer.html"), engine="openai-cua")
     # The fake server refuses a turn whose check was not acknowledged, as OpenAI does.
     assert response.status == "completed", response.failure_reason
-    acknowledged = fake_llm.calls[-1].body["input"][0]["acknowledged_safety_checks"]
+    last_turn = [c for c in fake_llm.calls if c.kind == "openai-cua"][-1]
+    acknowledged = last_turn.body["input"][0]["acknowledged_safety_checks"]
     assert acknowledged == [check]
 
 
@@ -595,6 +598,57 @@ def test_a_computer_use_model_answers_the_data_itself(embedded, fake_llm, sites,
     assert response.output == TOP_3
     assert "extract" not in fake_llm.kinds()
     assert response.step_count == 2
+
+
+def click_at(engine: str, point: tuple[int, int]) -> Any:
+    if engine == "openai-cua":
+        return computer_call({"type": "click", "button": "left", "x": point[0], "y": point[1]})
+    if engine == "anthropic-cua":
+        return tool_use("left_click", coordinate=list(point))
+    return tars(f"click(start_box='{on_resized(point)}')")
+
+
+def type_text(engine: str, text: str) -> Any:
+    if engine == "openai-cua":
+        return computer_call({"type": "type", "text": text})
+    if engine == "anthropic-cua":
+        return tool_use("type", text=text)
+    return tars(f"type(content='{text}')")
+
+
+@pytest.mark.parametrize("engine", ["openai-cua", "anthropic-cua", "ui-tars"])
+def test_an_early_answer_is_checked_and_the_model_told_to_go_on(embedded, fake_llm, sites, engine):
+    """Screen models stop to ask for confirmation: an answer the page does not bear out
+    is answered to the model, which carries on, as skyvern-1.0's complete is checked."""
+    fake_llm.script = Script(
+        screen=[
+            finish_with(engine, "Shall I type the name Ada and save it?"),
+            click_at(engine, NAME),
+            type_text(engine, "Ada"),
+            click_at(engine, SAVE),
+            finish_with(engine, "Saved."),
+        ],
+        verify=[{"user_goal_achieved": False, "reasoning": "Nothing is saved yet."}],
+        extract=[status_of],
+    )
+    response = embedded.run(
+        prompt="Save the name Ada",
+        url=sites.url("pointer.html"),
+        engine=engine,
+        data_extraction_schema=STATUS_SCHEMA,
+    )
+    assert response.status == "completed", response.failure_reason
+    assert response.output == {"status": "Saved: Ada"}
+    assert [k for k in fake_llm.kinds() if k in ("verify", "extract")] == [
+        "verify",
+        "verify",
+        "extract",
+    ]
+    second_turn = [c for c in fake_llm.calls if c.kind == engine][1]
+    told = "The task is not done yet: Nothing is saved yet. Carry on with it"
+    assert told in json.dumps(second_turn.body)
+    actions = [(a.action_type, a.status) for a in embedded.store.actions(response.run_id)]
+    assert actions[0] == ("complete", "failed") and actions[-1] == ("complete", "completed")
 
 
 def test_a_secret_typed_by_a_computer_use_model_is_masked_and_never_stored(

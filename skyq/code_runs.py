@@ -19,7 +19,7 @@ from skyq.agent import AgentResult, AgentTask
 from skyq.agent.extraction import schema_problems
 from skyq.agent.recorder import CodeSource
 from skyq.browser import PlaywrightPage
-from skyq.browser.script_runner import ScriptStepError, read_output, run_ops
+from skyq.browser.script_runner import FetchFile, ScriptStepError, read_output, run_ops
 from skyq.db import RunStore
 from skyq.db.models import Run, Workflow, WorkflowRevision
 from skyq.db.workflow_store import WorkflowStore
@@ -42,6 +42,7 @@ ACTION_TYPES = {
     "type": "input_text",
     "goto": "goto",
     "wait_for_timeout": "wait",
+    "set_input_files": "upload_file",
 }
 
 
@@ -116,6 +117,7 @@ class CodeRun:
         make_agent: Any,
         fallback: bool,
         codes: CodeSource | None = None,
+        files: FetchFile | None = None,
     ) -> None:
         self.plan = plan
         self.run = run
@@ -127,6 +129,7 @@ class CodeRun:
         self.make_agent = make_agent  # (AgentTask) -> Agent, for the takeover
         self.fallback = fallback
         self.codes = codes
+        self.files = files
 
     async def execute(self) -> AgentResult:
         plan = self.plan
@@ -138,7 +141,9 @@ class CodeRun:
             ai_fallback_triggered=False,
         )
         try:
-            await run_ops(self.page, plan.script, plan.values, self._after_op, self._draw)
+            await run_ops(
+                self.page, plan.script, plan.values, self._after_op, self._draw, self.files
+            )
             output = await read_output(self.page, plan.script, plan.values)
             problems = self._problems(output)
             if problems:

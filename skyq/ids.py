@@ -27,6 +27,9 @@ def task_run_id() -> str:
     return new_id("tsk")
 
 
+ARTIFACT_PREFIX = "a_"  # what artifact_id() makes start with
+
+
 def artifact_id() -> str:
     return new_id("a")
 

@@ -16,6 +16,7 @@ from skyq.db.models import Run
 from skyq.egress import EgressBlocked, EgressPolicy
 from skyq.egress import http as egress_http
 from skyq.errors import StorageError
+from skyq.ids import ARTIFACT_PREFIX
 from skyq.schemas.checks import check_http_url
 from skyq.storage import ArtifactStore
 
@@ -42,6 +43,12 @@ class RunFiles:
         if action.file_url:
             return await self._fetch(action.file_url)
         raise LookupError("upload_file needs a file_url or an artifact_id")
+
+    async def source(self, value: str) -> FileData:
+        """The file a workflow's code uploads: a stored artifact by id, or a URL."""
+        if value.startswith(ARTIFACT_PREFIX):
+            return await self._artifact(value)
+        return await self._fetch(value)
 
     async def _artifact(self, artifact_id: str) -> FileData:
         artifact = await asyncio.to_thread(self.store.get_artifact, artifact_id)

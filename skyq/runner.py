@@ -329,6 +329,7 @@ async def _drive(run: Run, services: RunServices, recorder: StoredRunRecorder) -
                         make_agent=make_agent,
                         fallback=bool(run.run_request.get("ai_fallback", True)),
                         codes=codes,
+                        files=files.source,
                     ).execute()
                 else:
                     parts = EngineParts(

@@ -77,6 +77,12 @@ class PageTimings:
     download_seconds: float = 60.0
 
 
+def file_payload(file: FileData) -> FilePayload:
+    """A file in memory as Playwright's set_input_files takes it."""
+    kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+    return {"name": file.name, "mimeType": kind, "buffer": file.data}
+
+
 class PlaywrightPage:
     def __init__(
         self,
@@ -349,15 +355,14 @@ class PlaywrightPage:
         return replace(outcome, target=target) if target else outcome
 
     async def upload(self, element_id: str, file: FileData) -> ActionOutcome:
-        kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
-        payload: FilePayload = {"name": file.name, "mimeType": kind, "buffer": file.data}
-
         async def set_files() -> None:
             await self._locate(element_id).set_input_files(
-                payload, timeout=self.timings.action_seconds * 1000
+                file_payload(file), timeout=self.timings.action_seconds * 1000
             )
 
-        return await self._attempt("upload_file", set_files())
+        target = await self.target_of(element_id)
+        outcome = await self._attempt("upload_file", set_files())
+        return replace(outcome, target=target) if target else outcome
 
     # coordinates (the computer-use engines) ---------------------------------
 

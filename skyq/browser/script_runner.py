@@ -12,8 +12,9 @@ from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
+from skyq.agent.page import FileData
 from skyq.browser.extraction_plan import read, read_each
-from skyq.browser.page_driver import PlaywrightPage
+from skyq.browser.page_driver import PlaywrightPage, file_payload
 from skyq.errors import SkyqError
 from skyq.schemas.checks import check_http_url
 from skyq.workflows.script import Call, Drawn, Op, Param, Script
@@ -35,6 +36,8 @@ class ScriptStepError(SkyqError):
 OnOp = Callable[[int, Op, str | None], Awaitable[None]]
 # Fetches a Drawn secret by name (a one-time code); raises LookupError when none comes.
 Draw = Callable[[str], Awaitable[str]]
+# The file set_input_files names (a URL or an artifact id); raises LookupError.
+FetchFile = Callable[[str], Awaitable[FileData]]
 
 
 async def run_ops(
@@ -43,10 +46,12 @@ async def run_ops(
     values: dict[str, Any],
     on_op: OnOp,
     draw: Draw | None = None,
+    fetch_file: FetchFile | None = None,
 ) -> None:
     """Perform every operation in order; ``on_op(index, op, error)`` after each (error
     None when it worked). A ``Drawn`` value is fetched with ``draw`` just before the
-    line that uses it. Raises ScriptStepError at the first that fails."""
+    line that uses it, and a file to upload with ``fetch_file``. Raises
+    ScriptStepError at the first that fails."""
     page = driver.page
     timings = driver.timings
     for index, op in enumerate(script.ops):
@@ -54,14 +59,17 @@ async def run_ops(
         used = op.params()
         try:
             here = await _fetched(values, used, draw)
-            await _perform(
-                page,
-                op,
-                here,
-                timings.action_seconds,
-                timings.navigation_seconds,
-                masked=bool(used & script.secrets),
-            )
+            if op.action == "set_input_files":
+                await _upload(page, op, here, fetch_file, timings.action_seconds)
+            else:
+                await _perform(
+                    page,
+                    op,
+                    here,
+                    timings.action_seconds,
+                    timings.navigation_seconds,
+                    masked=bool(used & script.secrets),
+                )
         except (PlaywrightTimeoutError, TimeoutError):
             reason = "the element did not appear (or stayed hidden, disabled or covered)"
             await on_op(index, op, reason)
@@ -98,6 +106,20 @@ async def _fetched(values: dict[str, Any], used: set[str], draw: Draw | None) ->
     if draw is None:
         raise LookupError(f"parameters.{wanted[0]} has no value and nothing to fetch it from")
     return {**values, **{name: await draw(name) for name in wanted}}
+
+
+async def _upload(
+    page: Page, op: Op, values: dict[str, Any], fetch_file: FetchFile | None, seconds: float
+) -> None:
+    """set_input_files(source): the file fetched from its URL or artifact, then given to
+    the input (Playwright would read the source as a path on the worker's disk)."""
+    if len(op.args) != 1 or op.kwargs:
+        raise ValueError("set_input_files() takes one file: a URL or an artifact id")
+    if fetch_file is None:
+        raise LookupError("this run cannot fetch files to upload")
+    file = await fetch_file(str(_value(op.args[0], values)))
+    locator = _locator(page, op.chain, values)
+    await locator.set_input_files(file_payload(file), timeout=seconds * 1000)
 
 
 async def _perform(

@@ -90,6 +90,13 @@ class _Parameters:
             self.secret_values[text] = name
         return f"params[{literal(name)}]"
 
+    def file(self, source: str, target: dict[str, Any]) -> str:
+        """A file to upload is always a parameter, its default the run's own file (a URL
+        or an artifact id), so that a replay can be given another."""
+        name = self._name(target, source)
+        self.defaults[name] = source
+        return f"params[{literal(name)}]"
+
     def _name(self, target: dict[str, Any], default: str | None) -> str:
         """A name from the field's label; the same field typed again (the same value,
         or a secret again) keeps its name."""
@@ -187,6 +194,9 @@ def _statement(action: RecordedAction, params: _Parameters) -> str | None:
         return f"await {where}.select_option({literal(payload.get('option', ''))})"
     if kind == "keypress":
         return f"await {where}.press({literal(payload.get('keys', 'Enter'))})"
+    if kind == "upload_file":
+        source = str(payload.get("file_url") or payload.get("artifact_id") or "")
+        return f"await {where}.set_input_files({params.file(source, target)})"
     return None
 
 

@@ -42,6 +42,9 @@ ELEMENT_ACTIONS = {
     "press",
     "hover",
     "focus",
+    # A file input's file: inside skyq a URL or a stored artifact (a_...), fetched
+    # under the egress rules; standalone, Playwright's own path.
+    "set_input_files",
 }
 PAGE_ACTIONS = {"goto", "wait_for_timeout", "wait_for_load_state", "go_back", "reload"}
 KEYBOARD_ACTIONS = {"press", "type"}

@@ -65,8 +65,15 @@ def test_screenshot_urls_newest_first(embedded, fake_llm, sites):
     response = embedded.run(prompt="Scroll", url=sites.url("long.html"))
     urls = response.screenshot_urls
     assert urls and "screenshot_final" in urls[0]
-    times = [os.stat(_path(u)).st_mtime_ns for u in urls]
-    assert times == sorted(times, reverse=True)
+    # Newest first, by when each picture was taken (the artifact record's time; the
+    # files' own times are when the upload pool wrote them, in any order).
+    taken = {
+        Path(a.uri).name: a.created_at
+        for a in embedded.store.artifacts(response.run_id)
+        if a.artifact_type.startswith("screenshot")
+    }
+    times = [taken[_path(u).name] for u in urls]
+    assert len(times) >= 4 and times == sorted(times, reverse=True)
     assert _path(urls[0]).read_bytes()[:3] == b"\xff\xd8\xff"  # a JPEG
 
 

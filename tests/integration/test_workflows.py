@@ -16,8 +16,10 @@ from skyq.errors import InvalidRequestError
 from skyq.schemas.credential import LoginRequest
 from skyq.task_kinds import login_task
 from skyq.workflows.script import parse_script
-from tests.fake_llm import Call, plan_as_is
+from tests.fake_llm import Call, Script, plan_as_is
+from tests.integration.test_agent_actions import act, complete
 from tests.integration.test_login_and_downloads import PASSWORD, login_model
+from tests.integration.test_parameters import download_report
 from tests.sites.server import ACCOUNT_PASSWORD, TOTP_SECRET
 
 PROMPT = f"Sign in as alice with the password {ACCOUNT_PASSWORD} and report the balance"
@@ -254,3 +256,38 @@ def test_a_published_login_with_2fa_replays_fetching_its_code(embedded, fake_llm
     for path in Path(embedded.settings.home).rglob("*"):
         if path.is_file():
             assert PASSWORD.encode() not in path.read_bytes(), path
+
+
+def test_an_upload_is_published_as_a_file_parameter_and_replayed(embedded, fake_llm, sites):
+    """The file is a parameter whose default is the run's own (a URL here); a replay
+    fetches it, or the stored artifact it is given instead, with no model."""
+    artifact_id = download_report(embedded, fake_llm, sites)
+    url = sites.url("files/report.csv")
+
+    def upload(call: Call) -> dict:
+        return act({"action_type": "upload_file", "id": call.id_of("type=file"), "file_url": url})
+
+    def report(call: Call) -> dict:
+        line = next(x for x in call.text.splitlines() if "Received " in x)
+        return complete({"status": line[line.index("Received ") :]})
+
+    fake_llm.reset(Script([upload, report]))
+    schema = {"type": "object", "properties": {"status": {"type": "string"}}}
+    task = {"prompt": "Upload the report", "url": sites.url("upload.html")}
+    first = embedded.run(**task, data_extraction_schema=schema, publish_workflow=True)
+    assert first.status == "completed" and first.workflow_permanent_id, first.failure_reason
+    wpid = first.workflow_permanent_id
+    code = WorkflowStore(embedded.store).revision(wpid).code
+    assert 'get_by_label("Document", exact=True).set_input_files(params["document"])' in code
+    assert parse_script(code).parameters["document"] == url
+
+    fake_llm.reset(no_model)
+    again = embedded.run_workflow(wpid)
+    assert again.status == "completed", again.failure_reason
+    assert again.output == {"status": "Received report.csv (42 bytes), first line: city,population"}
+    other = embedded.run_workflow(wpid, parameters={"document": artifact_id})
+    assert other.status == "completed", other.failure_reason
+    assert other.output["status"].startswith("Received cities-report.csv (42 bytes)")
+    assert fake_llm.calls == []
+    uploads = [a for a in embedded.store.actions(other.run_id) if a.action_type == "upload_file"]
+    assert len(uploads) == 1 and uploads[0].status == "completed"

@@ -7,7 +7,7 @@ import pytest
 
 from skyq.errors import InvalidRequestError
 from skyq.workflows.codegen import RecordedAction, Source, generate
-from skyq.workflows.script import Param, ScriptError, parse_script
+from skyq.workflows.script import Drawn, Param, ScriptError, parse_script
 
 TRICKY = 'a "quoted" \\ back\\slash, ünïcode\nand a newline'
 
@@ -54,6 +54,23 @@ def test_a_password_field_becomes_a_secret_kept_out_of_the_file():
     with pytest.raises(InvalidRequestError) as unknown:
         script.values({"password": "x", "pin": "1"})
     assert unknown.value.field == "parameters.pin"
+
+
+def test_a_one_time_code_is_drawn_when_the_run_can_fetch_one_and_a_file_is_a_parameter():
+    code_field = {"by": "label", "value": "Verification code"}
+    file_input = {"by": "label", "value": "Document"}
+    actions = [
+        RecordedAction("input_text", code_field, {"text": "{{verification_code}}"}),
+        RecordedAction("upload_file", file_input, {"artifact_id": "a_123"}),
+    ]
+    script = parse_script(written(actions).code)
+    _, typed, upload = script.ops
+    assert typed.params() == {"verification_code"} and upload.action == "set_input_files"
+    assert script.parameters == {"verification_code": None, "document": "a_123"}
+    drawn = script.values({}, frozenset({"verification_code"}))
+    assert drawn == {"verification_code": Drawn("verification_code"), "document": "a_123"}
+    with pytest.raises(InvalidRequestError, match="has no value"):
+        script.values({})  # no source of codes: the code is a parameter like any other
 
 
 BASE = """PARAMETERS = {"q": "x"}

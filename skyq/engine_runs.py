@@ -84,4 +84,5 @@ def engine_for(
         page=parts.page,
         recorder=parts.recorder,
         codes=parts.codes,
+        check_answers=not (engine == RunEngine.ui_tars and models.text == models.driver),
     )

@@ -651,6 +651,19 @@ def test_an_early_answer_is_checked_and_the_model_told_to_go_on(embedded, fake_l
     assert actions[0] == ("complete", "failed") and actions[-1] == ("complete", "completed")
 
 
+def test_ui_tars_alone_is_taken_at_its_word(tmp_path, fake_llm, sites, room, loop):
+    """With no SKYQ_LLM_MODEL the text model is the UI-TARS model itself, which answers
+    in its grammar, not JSON: its answer is not sent back to it to be checked."""
+    embedded = _with(tmp_path, fake_llm, room, loop, llm_model="")
+    fake_llm.script = Script(
+        screen=[click_at("ui-tars", NAME), finish_with("ui-tars", "Clicked the name field.")]
+    )
+    response = embedded.run(prompt="Click Name", url=sites.url("pointer.html"), engine="ui-tars")
+    assert response.status == "completed", response.failure_reason
+    assert response.output == "Clicked the name field."
+    assert fake_llm.kinds() == ["ui-tars", "ui-tars"]
+
+
 def test_a_secret_typed_by_a_computer_use_model_is_masked_and_never_stored(
     embedded, fake_llm, sites
 ):

@@ -264,9 +264,12 @@ class ScreenAgent:
             failure = reason or "the agent decided the task cannot be done"
             self._record_end(step_id, done, _terminate(failure))
             return AgentResult(RunStatus.terminated, failure_reason=failure), Usage()
-        obs = redact(await self.page.observe(scrolls=0), self.secrets)
+        # The page as it is, read once for the check and the output, and only for them.
+        obs = None
+        if self.check_answers or self.task.schema is not None:
+            obs = redact(await self.page.observe(scrolls=0), self.secrets)
         achieved, reasoning, usage = True, "", Usage()
-        if self.check_answers:
+        if obs is not None and self.check_answers:
             check = prompts.verify_messages(
                 self.calls.brief,
                 obs,
@@ -285,7 +288,7 @@ class ScreenAgent:
             return None, usage
         self._record_end(step_id, done, answered)
         answer = _answer(message)
-        if self.task.schema is None:
+        if obs is None or self.task.schema is None:
             return AgentResult(RunStatus.completed, output=answer), usage
         data = answer if isinstance(answer, dict | list) else None
         output, problems, more = await self.calls.output(step_id, data, obs)

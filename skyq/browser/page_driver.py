@@ -77,6 +77,11 @@ class PageTimings:
     download_seconds: float = 60.0
 
 
+# Drawn as discs before a secret goes in, so no screenshot or frame of the recording
+# shows it.
+MASK_FIELD = "el => { el.style.webkitTextSecurity = 'disc'; }"
+
+
 def file_payload(file: FileData) -> FilePayload:
     """A file in memory as Playwright's set_input_files takes it."""
     kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
@@ -347,7 +352,7 @@ class PlaywrightPage:
         async def fill_masked() -> None:
             locator = self._locate(element_id)
             # Masked before the value goes in, so no frame of the recording shows it.
-            await locator.evaluate("el => { el.style.webkitTextSecurity = 'disc'; }")
+            await locator.evaluate(MASK_FIELD)
             await locator.fill(value, timeout=self.timings.action_seconds * 1000)
 
         target = await self.target_of(element_id)

@@ -14,13 +14,12 @@ from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
 from skyq.agent.page import FileData
 from skyq.browser.extraction_plan import read, read_each
-from skyq.browser.page_driver import PlaywrightPage, file_payload
+from skyq.browser.page_driver import MASK_FIELD, PlaywrightPage, file_payload
 from skyq.errors import SkyqError
 from skyq.schemas.checks import check_http_url
 from skyq.workflows.script import Call, Drawn, Op, Param, Script
 
 MAX_WAIT_MS = 30_000
-_MASK = "el => { el.style.webkitTextSecurity = 'disc'; }"
 
 
 class ScriptStepError(SkyqError):
@@ -143,7 +142,7 @@ async def _perform(
     kwargs.setdefault("timeout", action_seconds * 1000)
     if masked and op.action == "fill":
         # A secret goes into a field masked first, so no screenshot or frame shows it.
-        await locator.evaluate(_MASK, timeout=action_seconds * 1000)
+        await locator.evaluate(MASK_FIELD, timeout=action_seconds * 1000)
     await getattr(locator, op.action)(*args, **kwargs)
     if op.action in ("click", "dblclick", "press"):
         # A click that starts a navigation: the next statement waits for its page.

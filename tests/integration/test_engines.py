@@ -267,6 +267,23 @@ def test_anthropic_cua_drives_the_page_with_coordinates(embedded, fake_llm, site
     assert_marked(embedded, response.run_id, NAME)
 
 
+def status_run(embedded: Embedded, sites: Any, prompt: str, engine: str) -> Any:
+    """A run on pointer.html whose output is its status line; it must complete."""
+    response = embedded.run(
+        prompt=prompt,
+        url=sites.url("pointer.html"),
+        engine=engine,
+        data_extraction_schema=STATUS_SCHEMA,
+    )
+    assert response.status == "completed", response.failure_reason
+    return response
+
+
+def assert_anthropic_tool(call: Call, tool: str, beta: str) -> None:
+    assert call.body["tools"][0]["type"] == tool
+    assert call.headers["anthropic-beta"] == beta
+
+
 def test_anthropic_cua_newer_tool_and_a_drag_in_parts(tmp_path, fake_llm, sites, room, loop):
     embedded = _with(tmp_path, fake_llm, room, loop, anthropic_cua_tool="computer_20251124")
     fake_llm.script = Script(
@@ -279,17 +296,9 @@ def test_anthropic_cua_newer_tool_and_a_drag_in_parts(tmp_path, fake_llm, sites,
         ],
         extract=[lambda c: {"status": next(x for x in c.text.splitlines() if "Dropped" in x)}],
     )
-    response = embedded.run(
-        prompt="Drag the red square right",
-        url=sites.url("pointer.html"),
-        engine="anthropic-cua",
-        data_extraction_schema=STATUS_SCHEMA,
-    )
-    assert response.status == "completed", response.failure_reason
+    response = status_run(embedded, sites, "Drag the red square right", "anthropic-cua")
     assert response.output == {"status": "Dropped at 400"}
-    first = fake_llm.calls[0]
-    assert first.body["tools"][0]["type"] == "computer_20251124"
-    assert first.headers["anthropic-beta"] == "computer-use-2025-11-24"
+    assert_anthropic_tool(fake_llm.calls[0], "computer_20251124", "computer-use-2025-11-24")
 
 
 def test_anthropic_cua_older_tool_clicks_where_the_mouse_is(tmp_path, fake_llm, sites, room, loop):
@@ -310,17 +319,9 @@ def test_anthropic_cua_older_tool_clicks_where_the_mouse_is(tmp_path, fake_llm, 
         ],
         extract=[status_of],
     )
-    response = embedded.run(
-        prompt="Save the name Ada",
-        url=sites.url("pointer.html"),
-        engine="anthropic-cua",
-        data_extraction_schema=STATUS_SCHEMA,
-    )
-    assert response.status == "completed", response.failure_reason
+    response = status_run(embedded, sites, "Save the name Ada", "anthropic-cua")
     assert response.output == {"status": "Saved: Ada"}
-    first = fake_llm.calls[0]
-    assert first.body["tools"][0]["type"] == "computer_20241022"
-    assert first.headers["anthropic-beta"] == "computer-use-2024-10-22"
+    assert_anthropic_tool(fake_llm.calls[0], "computer_20241022", "computer-use-2024-10-22")
     clicked, asked = fake_llm.calls[5].body["messages"][-1]["content"]
     assert clicked["type"] == asked["type"] == "tool_result"
     assert asked["content"][0] == {"type": "text", "text": f"X={SAVE[0]},Y={SAVE[1]}"}
@@ -631,13 +632,7 @@ def test_an_early_answer_is_checked_and_the_model_told_to_go_on(embedded, fake_l
         verify=[{"user_goal_achieved": False, "reasoning": "Nothing is saved yet."}],
         extract=[status_of],
     )
-    response = embedded.run(
-        prompt="Save the name Ada",
-        url=sites.url("pointer.html"),
-        engine=engine,
-        data_extraction_schema=STATUS_SCHEMA,
-    )
-    assert response.status == "completed", response.failure_reason
+    response = status_run(embedded, sites, "Save the name Ada", engine)
     assert response.output == {"status": "Saved: Ada"}
     assert [k for k in fake_llm.kinds() if k in ("verify", "extract")] == [
         "verify",

@@ -162,7 +162,10 @@ class Planner:
         found = [d for d in done if d.output is not None]
         if found:
             lines.append("Found so far:")
-            lines.extend(f"- {d.goal}: {json.dumps(d.output, ensure_ascii=False)}" for d in found)
+            lines.extend(
+                f"- {d.goal}: {scrub(json.dumps(d.output, ensure_ascii=False), self.secrets)}"
+                for d in found
+            )
         return "\n".join(lines)
 
     async def _plan(self, done: list[Done], *, failure: str | None, replan: int) -> Plan:

@@ -438,6 +438,28 @@ def test_skyvern_2_plans_sub_goals_and_is_the_default(embedded, fake_llm, sites)
     assert orders == [1, 2, 3, 4]
 
 
+def test_skyvern_2_never_passes_a_secret_on_in_what_a_sub_goal_found(embedded, fake_llm, sites):
+    password = "pw-found-on-the-page"
+    credential_id = embedded.credential(password)
+    fake_llm.script = Script(
+        plan=[{"sub_goals": ["Read the field", "Report it"]}],
+        steps=[
+            {"actions": [{"action_type": "complete", "data": {"field": password}}]},
+            {"actions": [{"action_type": "complete", "data": {"done": True}}]},
+        ],
+    )
+    response = embedded.run(
+        prompt="Read the field and report it",
+        url=sites.url("pointer.html"),
+        engine="skyvern-2.0",
+        credential_id=credential_id,
+    )
+    assert response.status == "completed", response.failure_reason
+    second = [c for c in fake_llm.calls if c.kind == "step"][1]
+    assert '- Read the field: {"field": "••••••"}' in second.text
+    assert all(password not in json.dumps(c.body) for c in fake_llm.calls)
+
+
 def test_skyvern_2_replans_around_a_failed_sub_goal(embedded, fake_llm, sites):
     fake_llm.script = Script(
         plan=[
